@@ -1,0 +1,41 @@
+#pragma once
+// The backend interface: a backend binds a Graph once (weights to device memory, analog arrays
+// programmed, workspaces sized) and then runs whole forward passes on batches. Running the whole
+// graph inside the backend, rather than op by op from the caller, is what lets the CUDA backend
+// keep activations on the device and avoid per-layer host synchronization.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xbarsim/graph.hpp"
+#include "xbarsim/tensor.hpp"
+
+namespace xbarsim {
+
+// One GEMM issued by a backend (C[M×N] = A[M×K]·B[K×N]); recorded for the benchmark baseline.
+struct GemmShape {
+    int64_t m = 0, n = 0, k = 0;
+    bool operator==(const GemmShape&) const = default;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string name() const = 0;
+    // Binds `graph`, which must outlive the backend's use of it.
+    virtual void load(const Graph& graph) = 0;
+    // Runs the bound graph on `input` (the graph input, any batch size). Returns the graph outputs
+    // in order, followed by the values listed in `extra_values` (value ids, e.g. "logits").
+    virtual std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& extra_values = {}) = 0;
+    // When set, every GEMM of the following forward passes is appended here.
+    virtual void record_gemms(std::vector<GemmShape>* log) = 0;
+};
+
+struct BackendOptions {
+    int threads = 0;  // 0 = all cores
+};
+
+// "cpu" (reference FP32 engine). Throws Error for an unknown or unavailable backend.
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
+
+}  // namespace xbarsim

@@ -1,0 +1,31 @@
+#pragma once
+// Simulation configuration, read from YAML with strict validation (docs/config.md lists every key).
+// Command-line flags override the file; the fully resolved config goes into every report.
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+namespace xbarsim {
+
+struct RunConfig {
+    std::string backend = "cpu";  // cpu (the CUDA backend comes with its own issue)
+    int64_t batch_size = 64;      // samples per forward pass
+    int64_t images = 0;           // evaluate the first N samples; 0 = the whole dataset
+    int64_t threads = 0;          // CPU threads; 0 = all cores
+};
+
+struct Config {
+    std::string name = "digital";
+    std::string description = "FP32 digital reference (no analog layers)";
+    RunConfig run;
+    std::string source = "(built-in defaults)";  // file the config came from
+};
+
+// Reads and validates a config file. Unknown keys, wrong types and out-of-range values are errors
+// naming the file, the key and its line.
+Config load_config(const std::string& path);
+
+// The resolved config as YAML (every key, defaults included).
+YAML::Node config_to_yaml(const Config& config);
+
+}  // namespace xbarsim

@@ -1,0 +1,114 @@
+// `xbarsim bench`: throughput of the engine on a model, next to the time plain OpenBLAS needs for
+// exactly the GEMMs the engine issued (same shapes, same thread count), measured in the same run.
+// The ratio engine/GEMM-only says how much the engine adds on top of the unavoidable matrix work.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "../cpu_ops.hpp"
+#include "commands.hpp"
+#include "xbarsim/backend.hpp"
+#include "xbarsim/error.hpp"
+#include "xbarsim/file_util.hpp"
+#include "xbarsim/onnx_import.hpp"
+#include "xbarsim/report.hpp"
+
+namespace xbarsim::cli {
+
+namespace {
+
+struct BenchArgs {
+    std::string model, out, backend = "cpu";
+    int64_t batch = 64, iters = 5, threads = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void bench(const BenchArgs& a) {
+    if (a.iters < 1) throw Error("--iters must be at least 1");
+    const Graph graph = load_onnx(a.model);
+    auto backend = make_backend(a.backend, {static_cast<int>(a.threads)});
+    backend->load(graph);
+
+    Shape shape = graph.input_shape();
+    shape[0] = a.batch;
+    Tensor input(shape);
+    std::mt19937 rng(12345);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (auto& v : input.data) v = dist(rng);
+
+    std::vector<GemmShape> gemms;
+    backend->record_gemms(&gemms);
+    backend->forward(input);  // warm-up, and the GEMM list of one forward pass
+    backend->record_gemms(nullptr);
+
+    auto t = Clock::now();
+    for (int64_t i = 0; i < a.iters; ++i) backend->forward(input);
+    const double engine_s = seconds_since(t) / static_cast<double>(a.iters);
+
+    // Baseline: the same GEMM sequence on random operands, nothing else.
+    std::map<std::tuple<int64_t, int64_t, int64_t>, std::array<std::vector<float>, 3>> buffers;
+    for (const auto& g : gemms) {
+        auto& b = buffers[{g.m, g.n, g.k}];
+        if (!b[0].empty()) continue;
+        b[0].resize(static_cast<size_t>(g.m * g.k));
+        b[1].resize(static_cast<size_t>(g.k * g.n));
+        b[2].resize(static_cast<size_t>(g.m * g.n));
+        for (auto& v : b[0]) v = dist(rng);
+        for (auto& v : b[1]) v = dist(rng);
+    }
+    auto run_gemms = [&] {
+        for (const auto& g : gemms) {
+            auto& b = buffers[{g.m, g.n, g.k}];
+            cpu::sgemm(false, false, g.m, g.n, g.k, 1.0f, b[0].data(), g.k, b[1].data(), g.n, 0.0f, b[2].data(), g.n, nullptr);
+        }
+    };
+    run_gemms();
+    t = Clock::now();
+    for (int64_t i = 0; i < a.iters; ++i) run_gemms();
+    const double gemm_s = seconds_since(t) / static_cast<double>(a.iters);
+
+    double flops = 0;
+    for (const auto& g : gemms) flops += 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+    const double batch = static_cast<double>(a.batch);
+    std::printf("model          %s\n", a.model.c_str());
+    std::printf("backend        %s, batch %lld, %lld timed iterations\n", backend->name().c_str(),
+                static_cast<long long>(a.batch), static_cast<long long>(a.iters));
+    std::printf("GEMMs/forward  %zu (%.2f GFLOP)\n", gemms.size(), flops * 1e-9);
+    std::printf("engine         %10.1f images/s  (%.4f s per batch)\n", batch / engine_s, engine_s);
+    std::printf("GEMM only      %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", batch / gemm_s, gemm_s,
+                flops / gemm_s * 1e-9);
+    std::printf("ratio          %10.2f x  (engine time / GEMM-only time)\n", engine_s / gemm_s);
+    if (!a.out.empty()) {
+        nlohmann::json j = report_header("bench");
+        j["model"] = describe_model(graph, a.model);
+        j["backend"] = backend->name();
+        j["batch"] = a.batch;
+        j["iterations"] = a.iters;
+        j["gemms_per_forward"] = gemms.size();
+        j["gflop_per_forward"] = flops * 1e-9;
+        j["engine"] = {{"seconds_per_batch", engine_s}, {"images_per_second", batch / engine_s}};
+        j["gemm_only"] = {{"seconds_per_batch", gemm_s}, {"images_per_second", batch / gemm_s}};
+        j["ratio_engine_over_gemm"] = engine_s / gemm_s;
+        write_file_atomic(a.out, j.dump(2) + "\n");
+    }
+}
+
+}  // namespace
+
+Command add_bench(CLI::App& app) {
+    auto a = std::make_shared<BenchArgs>();
+    app.add_option("--model", a->model, "ONNX model file")->required();
+    app.add_option("--backend", a->backend, "Backend to measure (cpu)");
+    app.add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
+    app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(CLI::PositiveNumber);
+    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+    app.add_option("--out", a->out, "Write the figures as JSON");
+    return [a] { bench(*a); };
+}
+
+}  // namespace xbarsim::cli

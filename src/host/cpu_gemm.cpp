@@ -1,0 +1,143 @@
+// Matrix-product ops of the CPU backend: convolution as im2col + GEMM, Linear, MatMul, Gemm.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu_ops.hpp"
+#include "xbarsim/error.hpp"
+#include "xbarsim/shape_inference.hpp"
+
+namespace xbarsim::cpu {
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, std::vector<GemmShape>* log) {
+    if (log) log->push_back({m, n, k});
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+namespace {
+
+// Unrolls input patches of samples [b0, b0+nb) and channels [c0, c0+cg) into cols[K × nb·OH·OW],
+// K ordered (c, kh, kw) to match the weight layout [N, C/g, kh, kw].
+void im2col(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g,
+            float* cols) {
+    const int64_t ohw = g.out_h * g.out_w, ncols = nb * ohw, kk = g.kernel_h * g.kernel_w;
+    const int64_t rows = cg * kk;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t c = c0 + r / kk, kh = (r % kk) / g.kernel_w, kw = r % g.kernel_w;
+        float* dst = cols + r * ncols;
+        for (int64_t b = 0; b < nb; ++b) {
+            const float* src = x + ((b0 + b) * channels + c) * g.in_h * g.in_w;
+            float* d = dst + b * ohw;
+            for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+                float* drow = d + oh * g.out_w;
+                if (ih < 0 || ih >= g.in_h) {
+                    std::fill(drow, drow + g.out_w, 0.0f);
+                    continue;
+                }
+                const float* srow = src + ih * g.in_w;
+                for (int64_t ow = 0; ow < g.out_w; ++ow) {
+                    const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+                    drow[ow] = (iw >= 0 && iw < g.in_w) ? srow[iw] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// Bounds the im2col buffer (floats) so that large batches are processed in chunks of samples.
+constexpr int64_t kMaxColumnsBuffer = int64_t{1} << 24;
+
+}  // namespace
+
+void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
+            std::vector<GemmShape>* log) {
+    const int64_t batch = x.dim(0), channels = x.dim(1), n_out = w.dim(0);
+    const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
+    const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
+    const int64_t k = cg * g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w;
+    const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>(k * ohw, 1), 1, batch);
+    std::vector<float> cols(static_cast<size_t>(k * chunk * ohw));
+    std::vector<float> prod(static_cast<size_t>(ng * chunk * ohw));
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+        const int64_t nb = std::min(chunk, batch - b0);
+        for (int64_t grp = 0; grp < groups; ++grp) {
+            im2col(x.ptr(), channels, grp * cg, cg, b0, nb, g, cols.data());
+            // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]
+            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols.data(), nb * ohw, 0.0f,
+                  prod.data(), nb * ohw, log);
+#pragma omp parallel for collapse(2) schedule(static)
+            for (int64_t b = 0; b < nb; ++b)
+                for (int64_t o = 0; o < ng; ++o) {
+                    const int64_t oc = grp * ng + o;
+                    const float bv = bias ? bias->data[static_cast<size_t>(oc)] : 0.0f;
+                    const float* src = prod.data() + (o * nb + b) * ohw;
+                    float* dst = out.ptr() + ((b0 + b) * n_out + oc) * ohw;
+                    for (int64_t i = 0; i < ohw; ++i) dst[i] = src[i] + bv;
+                }
+        }
+    }
+}
+
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log) {
+    const int64_t n = w.dim(0), k = w.dim(1), m = x.size() / k;
+    sgemm(false, true, m, n, k, 1.0f, x.ptr(), k, w.ptr(), k, 0.0f, out.ptr(), n, log);
+    if (!bias) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m; ++r)
+        for (int64_t j = 0; j < n; ++j) out.data[static_cast<size_t>(r * n + j)] += bias->data[static_cast<size_t>(j)];
+}
+
+void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log) {
+    // Promote vectors as numpy does, then broadcast the batch dimensions.
+    Shape sa = a.shape, sb = b.shape;
+    if (sa.size() == 1) sa.insert(sa.begin(), 1);
+    if (sb.size() == 1) sb.push_back(1);
+    const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+    Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+    const Shape batch = broadcast_shapes(ba, bb, "MatMul");
+    const size_t rank = batch.size();
+    ba.insert(ba.begin(), rank - ba.size(), 1);
+    bb.insert(bb.begin(), rank - bb.size(), 1);
+    const int64_t count = numel(batch);
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t rem = i, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
+        for (size_t d = rank; d-- > 0;) {
+            const int64_t idx = rem % batch[d];
+            rem /= batch[d];
+            off_a += (ba[d] == 1 ? 0 : idx) * stride_a;
+            off_b += (bb[d] == 1 ? 0 : idx) * stride_b;
+            stride_a *= ba[d];
+            stride_b *= bb[d];
+        }
+        sgemm(false, false, m, n, k, 1.0f, a.ptr() + off_a * m * k, k, b.ptr() + off_b * k * n, n, 0.0f,
+              out.ptr() + i * m * n, n, log);
+    }
+}
+
+void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,
+          std::vector<GemmShape>* log) {
+    const int64_t m = out.dim(0), n = out.dim(1);
+    const int64_t k = attrs.trans_a ? a.dim(0) : a.dim(1);
+    float beta = 0.0f;
+    if (c && attrs.beta != 0.0f) {
+        // Broadcast C ([M,N], [N], [M,1], [1,N] or scalar) into out, then let sgemm add beta·C.
+        Shape cs = c->shape;
+        cs.insert(cs.begin(), 2 - std::min<size_t>(cs.size(), 2), 1);
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j)
+                out.data[static_cast<size_t>(i * n + j)] =
+                    c->data[static_cast<size_t>((cs[0] == 1 ? 0 : i) * cs[1] + (cs[1] == 1 ? 0 : j))];
+        beta = attrs.beta;
+    }
+    sgemm(attrs.trans_a, attrs.trans_b, m, n, k, attrs.alpha, a.ptr(), a.dim(1), b.ptr(), b.dim(1), beta, out.ptr(), n,
+          log);
+}
+
+}  // namespace xbarsim::cpu

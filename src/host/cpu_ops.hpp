@@ -1,0 +1,35 @@
+#pragma once
+// FP32 reference implementations of every op, used by the CPU backend. Each function computes
+// `out` (already shaped by infer_shape) from its inputs; heavy ops go through cpu_sgemm.
+#include <vector>
+
+#include "xbarsim/backend.hpp"
+#include "xbarsim/graph.hpp"
+
+namespace xbarsim::cpu {
+
+// Row-major C[M×N] = alpha·op(A)·op(B) + beta·C via OpenBLAS; appends to `log` when non-null.
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc, std::vector<GemmShape>* log);
+
+void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
+            std::vector<GemmShape>* log);
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log);
+void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log);
+void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,
+          std::vector<GemmShape>* log);
+
+void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out);
+void unary(OpType op, const NodeAttrs& attrs, const Tensor& x, Tensor& out);
+void batchnorm(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& out);
+
+void max_pool(const Tensor& x, const NodeAttrs& attrs, Tensor& out);
+void average_pool(const Tensor& x, const NodeAttrs& attrs, Tensor& out);
+void global_average_pool(const Tensor& x, Tensor& out);
+
+void transpose(const Tensor& x, const NodeAttrs& attrs, Tensor& out);
+void concat(const std::vector<const Tensor*>& xs, int64_t axis, Tensor& out);
+void softmax(const Tensor& x, const NodeAttrs& attrs, const std::string& node_name, Tensor& out);
+void pad(const Tensor& x, const NodeAttrs& attrs, Tensor& out);
+
+}  // namespace xbarsim::cpu

@@ -1,0 +1,75 @@
+#include "xbarsim/graph.hpp"
+
+#include "xbarsim/shape_inference.hpp"
+
+namespace xbarsim {
+
+const char* op_name(OpType op) {
+    switch (op) {
+    case OpType::Conv: return "Conv";
+    case OpType::Linear: return "Linear";
+    case OpType::MatMul: return "MatMul";
+    case OpType::Gemm: return "Gemm";
+    case OpType::Add: return "Add";
+    case OpType::Sub: return "Sub";
+    case OpType::Mul: return "Mul";
+    case OpType::Div: return "Div";
+    case OpType::Relu: return "Relu";
+    case OpType::Clip: return "Clip";
+    case OpType::LeakyRelu: return "LeakyRelu";
+    case OpType::Sigmoid: return "Sigmoid";
+    case OpType::HardSigmoid: return "HardSigmoid";
+    case OpType::HardSwish: return "HardSwish";
+    case OpType::Tanh: return "Tanh";
+    case OpType::MaxPool: return "MaxPool";
+    case OpType::AveragePool: return "AveragePool";
+    case OpType::GlobalAveragePool: return "GlobalAveragePool";
+    case OpType::BatchNorm: return "BatchNorm";
+    case OpType::Flatten: return "Flatten";
+    case OpType::Reshape: return "Reshape";
+    case OpType::Transpose: return "Transpose";
+    case OpType::Concat: return "Concat";
+    case OpType::Softmax: return "Softmax";
+    case OpType::Pad: return "Pad";
+    case OpType::Identity: return "Identity";
+    }
+    return "?";
+}
+
+bool is_mvm_layer(OpType op) { return op == OpType::Conv || op == OpType::Linear; }
+
+int Graph::find_value(const std::string& name) const {
+    for (size_t i = 0; i < values.size(); ++i)
+        if (values[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+LayerStats layer_stats(const Graph& graph, const Node& node) {
+    LayerStats st;
+    const Shape& out = graph.value(node.output).shape;
+    const int64_t batch = out.empty() ? 1 : out[0];
+    for (size_t i = 1; i < node.inputs.size(); ++i) {
+        const Value& v = graph.value(node.inputs[i]);
+        if (v.is_constant) st.params += numel(v.shape);
+    }
+    if (node.op == OpType::Conv) {
+        const Shape& w = graph.value(node.inputs[1]).shape;  // [N, C/g, kh, kw]
+        st.rows = w[1] * w[2] * w[3];
+        st.cols = w[0];
+        st.mvms = out[2] * out[3];
+        st.macs = st.rows * st.cols * st.mvms;
+    } else if (node.op == OpType::Linear) {
+        const Shape& w = graph.value(node.inputs[1]).shape;  // [N, K]
+        st.rows = w[1];
+        st.cols = w[0];
+        st.mvms = numel(out) / (batch * w[0]);
+        st.macs = st.rows * st.cols * st.mvms;
+    } else if (node.op == OpType::MatMul || node.op == OpType::Gemm) {
+        const Shape& a = graph.value(node.inputs[0]).shape;
+        const int64_t k = node.op == OpType::Gemm && node.attrs.trans_a ? a[0] : a.back();
+        st.macs = numel(out) / batch * k;
+    }
+    return st;
+}
+
+}  // namespace xbarsim

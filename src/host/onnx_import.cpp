@@ -1,0 +1,621 @@
+// ONNX ModelProto → Graph: one translation function per ONNX op family, strict validation of
+// inputs and attributes, then shape inference and BatchNorm folding.
+#include "xbarsim/onnx_import.hpp"
+
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "onnx_tensor.hpp"
+#include "xbarsim/error.hpp"
+#include "xbarsim/shape_inference.hpp"
+
+namespace xbarsim {
+
+namespace {
+
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+
+class Importer {
+public:
+    Importer(const onnx::ModelProto& model, std::string origin) : model_(model), origin_(std::move(origin)) {}
+
+    Graph run() {
+        read_opset();
+        const auto& g = model_.graph();
+        graph_.producer = model_.producer_name() + (model_.producer_version().empty() ? "" : " " + model_.producer_version());
+        graph_.source = origin_;
+        for (const auto& p : model_.metadata_props()) graph_.metadata[p.key()] = p.value();
+        for (const auto& init : g.initializer()) add_constant(decode_tensor(init, where_initializer(init.name())));
+        read_input();
+        for (int i = 0; i < g.node_size(); ++i) translate(g.node(i), i);
+        if (g.output_size() == 0) throw Error(origin_ + ": the graph declares no outputs");
+        for (const auto& out : g.output()) {
+            const int id = lookup(out.name(), "graph output");
+            graph_.outputs.push_back(id);
+        }
+        return std::move(graph_);
+    }
+
+private:
+    const onnx::ModelProto& model_;
+    std::string origin_;
+    Graph graph_;
+    std::unordered_map<std::string, int> ids_;  // tensor name → value id (aliases included)
+    int64_t opset_ = 0;
+
+    std::string where_initializer(const std::string& name) const { return origin_ + ": initializer '" + name + "'"; }
+
+    void read_opset() {
+        for (const auto& o : model_.opset_import()) {
+            if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = o.version();
+        }
+        if (opset_ == 0) throw Error(origin_ + ": the model imports no default-domain (ai.onnx) opset");
+        if (opset_ < kMinOpset || opset_ > kMaxOpset)
+            throw Error(origin_ + ": opset " + std::to_string(opset_) + " is not supported (xbarsim reads opsets " +
+                        std::to_string(kMinOpset) + "-" + std::to_string(kMaxOpset) +
+                        "); re-export with opset_version between them");
+        graph_.opset = opset_;
+    }
+
+    int add_value(Value v) {
+        graph_.values.push_back(std::move(v));
+        const int id = static_cast<int>(graph_.values.size() - 1);
+        ids_[graph_.values.back().name] = id;
+        return id;
+    }
+
+    int add_constant(Value v) { return add_value(std::move(v)); }
+
+    void read_input() {
+        const auto& g = model_.graph();
+        std::vector<const onnx::ValueInfoProto*> runtime;
+        for (const auto& in : g.input())
+            if (!ids_.count(in.name())) runtime.push_back(&in);
+        if (runtime.size() != 1) {
+            std::string names;
+            for (auto* r : runtime) names += (names.empty() ? "" : ", ") + r->name();
+            throw Error(origin_ + ": the graph must have exactly one runtime input, found " +
+                        std::to_string(runtime.size()) + (names.empty() ? "" : " (" + names + ")"));
+        }
+        const auto& in = *runtime[0];
+        const auto& type = in.type();
+        if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+            throw Error(origin_ + ": graph input '" + in.name() + "' must be a float32 tensor");
+        Value v;
+        v.name = in.name();
+        const auto& dims = type.tensor_type().shape().dim();
+        for (int i = 0; i < dims.size(); ++i) {
+            const auto& d = dims[i];
+            if (d.has_dim_value() && d.dim_value() > 0) {
+                v.shape.push_back(d.dim_value());
+            } else if (i == 0) {
+                v.shape.push_back(1);  // symbolic batch
+            } else {
+                throw Error(origin_ + ": graph input '" + in.name() + "' has a symbolic dimension '" + d.dim_param() +
+                            "' at position " + std::to_string(i) +
+                            "; xbarsim needs a fixed sample shape (only the batch may be symbolic)");
+            }
+        }
+        if (v.shape.empty()) throw Error(origin_ + ": graph input '" + in.name() + "' has no shape");
+        graph_.import_batch = v.shape[0];
+        graph_.input = add_value(std::move(v));
+    }
+
+    int lookup(const std::string& name, const std::string& user) const {
+        auto it = ids_.find(name);
+        if (it == ids_.end())
+            throw Error(origin_ + ": " + user + " uses tensor '" + name +
+                        "', which no earlier node, initializer or input produces");
+        return it->second;
+    }
+
+    // ---------------------------------------------------------------- per-node helpers
+    struct Ctx {
+        const onnx::NodeProto& proto;
+        std::string name;
+        std::string where() const { return "node '" + name + "' (" + proto.op_type() + ")"; }
+    };
+
+    [[noreturn]] void fail(const Ctx& c, const std::string& msg) const { throw Error(origin_ + ": " + c.where() + ": " + msg); }
+
+    const onnx::AttributeProto* attr(const Ctx& c, const char* name) const {
+        for (const auto& a : c.proto.attribute())
+            if (a.name() == name) return &a;
+        return nullptr;
+    }
+
+    void check_attrs(const Ctx& c, std::initializer_list<const char*> allowed) const {
+        for (const auto& a : c.proto.attribute()) {
+            bool ok = false;
+            for (const char* n : allowed) ok = ok || a.name() == n;
+            if (!ok) fail(c, "attribute '" + a.name() + "' is not supported");
+        }
+    }
+
+    int64_t attr_int(const Ctx& c, const char* name, int64_t fallback) const {
+        const auto* a = attr(c, name);
+        if (!a) return fallback;
+        if (a->type() != onnx::AttributeProto::INT) fail(c, std::string("attribute '") + name + "' must be an int");
+        return a->i();
+    }
+    float attr_float(const Ctx& c, const char* name, float fallback) const {
+        const auto* a = attr(c, name);
+        if (!a) return fallback;
+        if (a->type() != onnx::AttributeProto::FLOAT) fail(c, std::string("attribute '") + name + "' must be a float");
+        return a->f();
+    }
+    std::vector<int64_t> attr_ints(const Ctx& c, const char* name) const {
+        const auto* a = attr(c, name);
+        if (!a) return {};
+        if (a->type() != onnx::AttributeProto::INTS) fail(c, std::string("attribute '") + name + "' must be a list of ints");
+        return {a->ints().begin(), a->ints().end()};
+    }
+    std::string attr_string(const Ctx& c, const char* name, const std::string& fallback) const {
+        const auto* a = attr(c, name);
+        if (!a) return fallback;
+        if (a->type() != onnx::AttributeProto::STRING) fail(c, std::string("attribute '") + name + "' must be a string");
+        return a->s();
+    }
+
+    // Inputs actually given (ONNX marks skipped optional inputs with an empty name).
+    size_t input_count(const Ctx& c) const {
+        size_t n = static_cast<size_t>(c.proto.input_size());
+        while (n > 0 && c.proto.input(static_cast<int>(n - 1)).empty()) --n;
+        return n;
+    }
+    void require_inputs(const Ctx& c, size_t lo, size_t hi) const {
+        const size_t n = input_count(c);
+        if (n < lo || n > hi)
+            fail(c, "has " + std::to_string(n) + " inputs, expected " +
+                        (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)));
+    }
+    bool has_input(const Ctx& c, int i) const { return c.proto.input_size() > i && !c.proto.input(i).empty(); }
+    int input_id(const Ctx& c, int i) const { return lookup(c.proto.input(i), c.where()); }
+    const Value& constant_input(const Ctx& c, int i, const char* role) const {
+        const Value& v = graph_.value(input_id(c, i));
+        if (!v.is_constant) fail(c, std::string(role) + " '" + c.proto.input(i) + "' must be a constant (initializer)");
+        return v;
+    }
+
+    int emit(const Ctx& c, OpType op, std::vector<int> inputs, NodeAttrs attrs = {}) {
+        if (c.proto.output_size() < 1 || c.proto.output(0).empty()) fail(c, "has no output");
+        for (int i = 1; i < c.proto.output_size(); ++i)
+            if (!c.proto.output(i).empty()) fail(c, "optional output '" + c.proto.output(i) + "' is not supported");
+        Node n;
+        n.op = op;
+        n.name = c.name;
+        n.onnx_op = c.proto.op_type();
+        n.inputs = std::move(inputs);
+        n.attrs = std::move(attrs);
+        std::vector<Shape> shapes;
+        for (int id : n.inputs) shapes.push_back(graph_.value(id).shape);
+        Value out;
+        out.name = c.proto.output(0);
+        out.shape = infer_shape(n, shapes, graph_.import_batch);
+        n.output = add_value(std::move(out));
+        graph_.nodes.push_back(std::move(n));
+        return graph_.nodes.back().output;
+    }
+
+    void alias(const Ctx& c, int id) {
+        for (int i = 1; i < c.proto.output_size(); ++i)
+            if (!c.proto.output(i).empty()) fail(c, "optional output '" + c.proto.output(i) + "' is not supported");
+        ids_[c.proto.output(0)] = id;
+    }
+
+    // Window attributes shared by Conv, MaxPool and AveragePool.
+    void window_attrs(const Ctx& c, NodeAttrs& a, bool needs_kernel) const {
+        auto two = [&](const char* name, std::array<int64_t, 2>& dst) {
+            auto v = attr_ints(c, name);
+            if (v.empty()) return;
+            if (v.size() != 2)
+                fail(c, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
+                            " entries; only 2-D windows are supported");
+            if (v[0] <= 0 || v[1] <= 0) fail(c, std::string("attribute '") + name + "' must be positive");
+            dst = {v[0], v[1]};
+        };
+        if (needs_kernel && attr_ints(c, "kernel_shape").empty()) fail(c, "attribute 'kernel_shape' is required");
+        two("kernel_shape", a.kernel);
+        two("strides", a.strides);
+        two("dilations", a.dilations);
+        auto pads = attr_ints(c, "pads");
+        if (!pads.empty()) {
+            if (pads.size() != 4)
+                fail(c, "attribute 'pads' has " + std::to_string(pads.size()) + " entries; only 2-D windows are supported");
+            for (auto p : pads)
+                if (p < 0) fail(c, "attribute 'pads' must not be negative");
+            a.pads = {pads[0], pads[1], pads[2], pads[3]};  // ONNX: h_begin, w_begin, h_end, w_end
+        }
+        const std::string ap = attr_string(c, "auto_pad", "NOTSET");
+        if (ap == "NOTSET") a.auto_pad = AutoPad::NotSet;
+        else if (ap == "SAME_UPPER") a.auto_pad = AutoPad::SameUpper;
+        else if (ap == "SAME_LOWER") a.auto_pad = AutoPad::SameLower;
+        else if (ap == "VALID") a.auto_pad = AutoPad::Valid;
+        else fail(c, "attribute 'auto_pad' value '" + ap + "' is not supported");
+    }
+
+    void require_rank4_input(const Ctx& c) const {
+        const Shape& s = graph_.value(input_id(c, 0)).shape;
+        if (s.size() != 4)
+            fail(c, "input '" + c.proto.input(0) + "' has shape " + shape_str(s) + "; only 2-D (NCHW) windows are supported");
+    }
+
+    // ---------------------------------------------------------------- translation
+    void translate(const onnx::NodeProto& p, int index) {
+        Ctx c{p, p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name()};
+        if (!p.domain().empty() && p.domain() != "ai.onnx")
+            fail(c, "op domain '" + p.domain() + "' is not supported (only the default ONNX domain is)");
+        using Handler = void (Importer::*)(const Ctx&);
+        static const std::unordered_map<std::string, Handler> handlers = {
+            {"Conv", &Importer::conv},           {"Gemm", &Importer::gemm},
+            {"MatMul", &Importer::matmul},       {"Add", &Importer::binary},
+            {"Sub", &Importer::binary},          {"Mul", &Importer::binary},
+            {"Div", &Importer::binary},          {"Relu", &Importer::unary},
+            {"Sigmoid", &Importer::unary},       {"Tanh", &Importer::unary},
+            {"HardSwish", &Importer::unary},     {"LeakyRelu", &Importer::leaky_relu},
+            {"HardSigmoid", &Importer::hard_sigmoid}, {"Clip", &Importer::clip},
+            {"MaxPool", &Importer::max_pool},    {"AveragePool", &Importer::average_pool},
+            {"GlobalAveragePool", &Importer::global_average_pool},
+            {"BatchNormalization", &Importer::batch_norm},
+            {"Flatten", &Importer::flatten},     {"Reshape", &Importer::reshape},
+            {"Transpose", &Importer::transpose}, {"Concat", &Importer::concat},
+            {"Softmax", &Importer::softmax},     {"Pad", &Importer::pad},
+            {"Identity", &Importer::identity},   {"Dropout", &Importer::dropout},
+            {"Constant", &Importer::constant},
+        };
+        auto it = handlers.find(p.op_type());
+        if (it == handlers.end())
+            throw Error(origin_ + ": unsupported op '" + p.op_type() + "' in node '" + c.name +
+                        "' (supported: Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu, Clip, LeakyRelu, Sigmoid, "
+                        "HardSigmoid, HardSwish, Tanh, MaxPool, AveragePool, GlobalAveragePool, "
+                        "BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Pad, Identity, "
+                        "Dropout, Constant)");
+        (this->*(it->second))(c);
+    }
+
+    void conv(const Ctx& c) {
+        check_attrs(c, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+        require_inputs(c, 2, 3);
+        require_rank4_input(c);
+        const Value& w = constant_input(c, 1, "weight");
+        if (w.shape.size() != 4)
+            fail(c, "weight has shape " + shape_str(w.shape) + "; only 2-D convolutions are supported (attribute 'kernel_shape')");
+        NodeAttrs a;
+        a.kernel = {w.shape[2], w.shape[3]};
+        window_attrs(c, a, false);
+        if (a.kernel[0] != w.shape[2] || a.kernel[1] != w.shape[3])
+            fail(c, "attribute 'kernel_shape' does not match the weight shape " + shape_str(w.shape));
+        a.group = attr_int(c, "group", 1);
+        if (a.group < 1 || w.shape[0] % a.group) fail(c, "attribute 'group' = " + std::to_string(a.group) + " does not divide the output channels");
+        std::vector<int> in{input_id(c, 0), input_id(c, 1)};
+        if (has_input(c, 2)) {
+            const Value& b = constant_input(c, 2, "bias");
+            if (numel(b.shape) != w.shape[0]) fail(c, "bias has shape " + shape_str(b.shape) + ", expected [" + std::to_string(w.shape[0]) + "]");
+            in.push_back(input_id(c, 2));
+        }
+        emit(c, OpType::Conv, in, a);
+    }
+
+    // A constant-weight matrix product becomes a Linear layer with W [N, K] and bias [N].
+    int linear(const Ctx& c, int x, Tensor weight_nk, const Tensor* bias) {
+        Value w;
+        w.name = c.name + ".weight";
+        w.is_constant = true;
+        w.shape = weight_nk.shape;
+        w.data = std::move(weight_nk);
+        std::vector<int> in{x, add_constant(std::move(w))};
+        if (bias) {
+            Value b;
+            b.name = c.name + ".bias";
+            b.is_constant = true;
+            b.shape = bias->shape;
+            b.data = *bias;
+            in.push_back(add_constant(std::move(b)));
+        }
+        return emit(c, OpType::Linear, in);
+    }
+
+    static Tensor transpose2d(const Tensor& t) {
+        const int64_t r = t.shape[0], k = t.shape[1];
+        Tensor out({k, r});
+        for (int64_t i = 0; i < r; ++i)
+            for (int64_t j = 0; j < k; ++j) out.data[static_cast<size_t>(j * r + i)] = t.data[static_cast<size_t>(i * k + j)];
+        return out;
+    }
+
+    void gemm(const Ctx& c) {
+        check_attrs(c, {"alpha", "beta", "transA", "transB"});
+        require_inputs(c, 2, 3);
+        NodeAttrs a;
+        a.alpha = attr_float(c, "alpha", 1.0f);
+        a.beta = attr_float(c, "beta", 1.0f);
+        a.trans_a = attr_int(c, "transA", 0) != 0;
+        a.trans_b = attr_int(c, "transB", 0) != 0;
+        const Value& b = graph_.value(input_id(c, 1));
+        const Value* cv = has_input(c, 2) ? &graph_.value(input_id(c, 2)) : nullptr;
+        const bool const_bias = !cv || cv->is_constant;
+        if (b.is_constant && !a.trans_a && b.shape.size() == 2 && const_bias) {
+            Tensor w = a.trans_b ? b.data : transpose2d(b.data);  // → [N, K]
+            const int64_t n = w.shape[0];
+            for (auto& x : w.data) x *= a.alpha;
+            if (cv) {
+                // Bias must broadcast to [M, N] independently of the row: shapes [N], [1, N] or a scalar.
+                const int64_t count = numel(cv->shape);
+                const bool per_col = count == n && (cv->shape.size() == 1 || (cv->shape.size() == 2 && cv->shape[0] == 1));
+                if (!per_col && count != 1)
+                    fail(c, "bias C has shape " + shape_str(cv->shape) + "; a row-independent bias ([N], [1, N] or scalar) is required");
+                Tensor bias({n});
+                for (int64_t i = 0; i < n; ++i) bias.data[static_cast<size_t>(i)] = a.beta * cv->data.data[static_cast<size_t>(per_col ? i : 0)];
+                linear(c, input_id(c, 0), std::move(w), &bias);
+            } else {
+                linear(c, input_id(c, 0), std::move(w), nullptr);
+            }
+            return;
+        }
+        std::vector<int> in{input_id(c, 0), input_id(c, 1)};
+        if (cv) in.push_back(input_id(c, 2));
+        emit(c, OpType::Gemm, in, a);
+    }
+
+    void matmul(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 2, 2);
+        const Value& b = graph_.value(input_id(c, 1));
+        const Value& x = graph_.value(input_id(c, 0));
+        if (b.is_constant && b.shape.size() == 2 && !x.is_constant && x.shape.size() >= 2) {
+            linear(c, input_id(c, 0), transpose2d(b.data), nullptr);
+            return;
+        }
+        emit(c, OpType::MatMul, {input_id(c, 0), input_id(c, 1)});
+    }
+
+    void binary(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 2, 2);
+        static const std::unordered_map<std::string, OpType> ops = {
+            {"Add", OpType::Add}, {"Sub", OpType::Sub}, {"Mul", OpType::Mul}, {"Div", OpType::Div}};
+        emit(c, ops.at(c.proto.op_type()), {input_id(c, 0), input_id(c, 1)});
+    }
+
+    void unary(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 1, 1);
+        static const std::unordered_map<std::string, OpType> ops = {
+            {"Relu", OpType::Relu}, {"Sigmoid", OpType::Sigmoid}, {"Tanh", OpType::Tanh}, {"HardSwish", OpType::HardSwish}};
+        emit(c, ops.at(c.proto.op_type()), {input_id(c, 0)});
+    }
+
+    void leaky_relu(const Ctx& c) {
+        check_attrs(c, {"alpha"});
+        require_inputs(c, 1, 1);
+        NodeAttrs a;
+        a.slope = attr_float(c, "alpha", 0.01f);
+        emit(c, OpType::LeakyRelu, {input_id(c, 0)}, a);
+    }
+
+    void hard_sigmoid(const Ctx& c) {
+        check_attrs(c, {"alpha", "beta"});
+        require_inputs(c, 1, 1);
+        NodeAttrs a;
+        a.hs_alpha = attr_float(c, "alpha", 0.2f);
+        a.hs_beta = attr_float(c, "beta", 0.5f);
+        emit(c, OpType::HardSigmoid, {input_id(c, 0)}, a);
+    }
+
+    float scalar_input(const Ctx& c, int i, const char* role) const {
+        const Value& v = constant_input(c, i, role);
+        if (numel(v.shape) != 1) fail(c, std::string(role) + " must be a scalar, got shape " + shape_str(v.shape));
+        return v.data.data.at(0);
+    }
+
+    void clip(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 1, 3);
+        NodeAttrs a;
+        if (has_input(c, 1)) a.min = scalar_input(c, 1, "min");
+        if (has_input(c, 2)) a.max = scalar_input(c, 2, "max");
+        emit(c, OpType::Clip, {input_id(c, 0)}, a);
+    }
+
+    void max_pool(const Ctx& c) {
+        check_attrs(c, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"});
+        require_inputs(c, 1, 1);
+        require_rank4_input(c);
+        if (attr_int(c, "storage_order", 0) != 0) fail(c, "attribute 'storage_order' = 1 (column-major indices) is not supported");
+        NodeAttrs a;
+        window_attrs(c, a, true);
+        a.ceil_mode = attr_int(c, "ceil_mode", 0) != 0;
+        emit(c, OpType::MaxPool, {input_id(c, 0)}, a);
+    }
+
+    void average_pool(const Ctx& c) {
+        check_attrs(c, {"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"});
+        require_inputs(c, 1, 1);
+        require_rank4_input(c);
+        NodeAttrs a;
+        window_attrs(c, a, true);
+        if (a.dilations[0] != 1 || a.dilations[1] != 1) fail(c, "attribute 'dilations' other than 1 is not supported for AveragePool");
+        a.ceil_mode = attr_int(c, "ceil_mode", 0) != 0;
+        a.count_include_pad = attr_int(c, "count_include_pad", 0) != 0;
+        emit(c, OpType::AveragePool, {input_id(c, 0)}, a);
+    }
+
+    void global_average_pool(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 1, 1);
+        emit(c, OpType::GlobalAveragePool, {input_id(c, 0)});
+    }
+
+    void batch_norm(const Ctx& c) {
+        check_attrs(c, {"epsilon", "momentum", "training_mode", "spatial"});
+        require_inputs(c, 5, 5);
+        if (attr_int(c, "training_mode", 0) != 0) fail(c, "attribute 'training_mode' = 1 is not supported (inference only)");
+        if (attr_int(c, "spatial", 1) != 1) fail(c, "attribute 'spatial' = 0 is not supported");
+        const float eps = attr_float(c, "epsilon", 1e-5f);
+        const Value& gamma = constant_input(c, 1, "scale");
+        const Value& beta = constant_input(c, 2, "B");
+        const Value& mean = constant_input(c, 3, "mean");
+        const Value& var = constant_input(c, 4, "var");
+        const int64_t ch = numel(gamma.shape);
+        for (const Value* v : {&beta, &mean, &var})
+            if (numel(v->shape) != ch) fail(c, "parameter '" + v->name + "' has " + std::to_string(numel(v->shape)) + " values, scale has " + std::to_string(ch));
+        // Precompute y = x * scale + shift once; folding and the standalone op both use it.
+        Tensor scale({ch}), shift({ch});
+        for (int64_t i = 0; i < ch; ++i) {
+            const auto k = static_cast<size_t>(i);
+            const double s = gamma.data.data[k] / std::sqrt(static_cast<double>(var.data.data[k]) + eps);
+            scale.data[k] = static_cast<float>(s);
+            shift.data[k] = static_cast<float>(beta.data.data[k] - mean.data.data[k] * s);
+        }
+        Value sv, hv;
+        sv.name = c.name + ".scale";
+        hv.name = c.name + ".shift";
+        sv.is_constant = hv.is_constant = true;
+        sv.shape = hv.shape = {ch};
+        sv.data = std::move(scale);
+        hv.data = std::move(shift);
+        const Shape& xs = graph_.value(input_id(c, 0)).shape;
+        if (xs.size() < 2 || xs[1] != ch) fail(c, "input " + shape_str(xs) + " does not have " + std::to_string(ch) + " channels on axis 1");
+        emit(c, OpType::BatchNorm, {input_id(c, 0), add_constant(std::move(sv)), add_constant(std::move(hv))});
+    }
+
+    void flatten(const Ctx& c) {
+        check_attrs(c, {"axis"});
+        require_inputs(c, 1, 1);
+        NodeAttrs a;
+        a.axis = attr_int(c, "axis", 1);
+        emit(c, OpType::Flatten, {input_id(c, 0)}, a);
+    }
+
+    void reshape(const Ctx& c) {
+        check_attrs(c, {"allowzero"});
+        require_inputs(c, 2, 2);
+        const Value& s = constant_input(c, 1, "shape");
+        if (s.ints.empty() && numel(s.shape) != 0) fail(c, "shape input '" + s.name + "' must be an int64 tensor");
+        NodeAttrs a;
+        a.shape = s.ints;
+        a.allow_zero = attr_int(c, "allowzero", 0) != 0;
+        emit(c, OpType::Reshape, {input_id(c, 0)}, a);
+    }
+
+    void transpose(const Ctx& c) {
+        check_attrs(c, {"perm"});
+        require_inputs(c, 1, 1);
+        NodeAttrs a;
+        a.perm = attr_ints(c, "perm");
+        emit(c, OpType::Transpose, {input_id(c, 0)}, a);
+    }
+
+    void concat(const Ctx& c) {
+        check_attrs(c, {"axis"});
+        if (input_count(c) < 1) fail(c, "has no inputs");
+        if (!attr(c, "axis")) fail(c, "attribute 'axis' is required");
+        NodeAttrs a;
+        a.axis = attr_int(c, "axis", 0);
+        std::vector<int> in;
+        for (int i = 0; i < c.proto.input_size(); ++i) in.push_back(input_id(c, i));
+        emit(c, OpType::Concat, in, a);
+    }
+
+    void softmax(const Ctx& c) {
+        check_attrs(c, {"axis"});
+        require_inputs(c, 1, 1);
+        NodeAttrs a;
+        a.softmax_legacy = opset_ < 13;
+        a.axis = attr_int(c, "axis", a.softmax_legacy ? 1 : -1);
+        emit(c, OpType::Softmax, {input_id(c, 0)}, a);
+    }
+
+    void pad(const Ctx& c) {
+        check_attrs(c, {"mode"});
+        require_inputs(c, 2, 3);
+        NodeAttrs a;
+        const std::string mode = attr_string(c, "mode", "constant");
+        if (mode == "constant") a.pad_mode = PadMode::Constant;
+        else if (mode == "reflect") a.pad_mode = PadMode::Reflect;
+        else if (mode == "edge") a.pad_mode = PadMode::Edge;
+        else fail(c, "attribute 'mode' value '" + mode + "' is not supported (constant, reflect, edge)");
+        const Value& pads = constant_input(c, 1, "pads");
+        a.pad_amounts = pads.ints;
+        if (has_input(c, 2)) a.pad_value = scalar_input(c, 2, "constant_value");
+        emit(c, OpType::Pad, {input_id(c, 0)}, a);
+    }
+
+    void identity(const Ctx& c) {
+        check_attrs(c, {});
+        require_inputs(c, 1, 1);
+        alias(c, input_id(c, 0));
+    }
+
+    void dropout(const Ctx& c) {
+        check_attrs(c, {"seed", "ratio", "is_test"});
+        require_inputs(c, 1, 3);
+        if (has_input(c, 2)) {
+            const Value& t = constant_input(c, 2, "training_mode");
+            if (!t.data.data.empty() && t.data.data[0] != 0.0f) fail(c, "training_mode = true is not supported (inference only)");
+        }
+        alias(c, input_id(c, 0));  // inference: identity
+    }
+
+    void constant(const Ctx& c) {
+        if (c.proto.attribute_size() != 1) fail(c, "must have exactly one value attribute");
+        const auto& at = c.proto.attribute(0);
+        Value v;
+        if (at.name() == "value") {
+            v = decode_tensor(at.t(), origin_ + ": " + c.where());
+        } else if (at.name() == "value_float") {
+            v.is_constant = true;
+            v.data = Tensor({}, {at.f()});
+        } else if (at.name() == "value_floats") {
+            v.is_constant = true;
+            v.shape = {at.floats_size()};
+            v.data = Tensor(v.shape, {at.floats().begin(), at.floats().end()});
+        } else if (at.name() == "value_int") {
+            v.is_constant = true;
+            v.ints = {at.i()};
+            v.data = Tensor({}, {static_cast<float>(at.i())});
+        } else if (at.name() == "value_ints") {
+            v.is_constant = true;
+            v.shape = {at.ints_size()};
+            v.ints.assign(at.ints().begin(), at.ints().end());
+            v.data = Tensor(v.shape, std::vector<float>(v.ints.begin(), v.ints.end()));
+        } else {
+            fail(c, "attribute '" + at.name() + "' is not supported");
+        }
+        v.name = c.proto.output(0);
+        add_constant(std::move(v));
+    }
+};
+
+}  // namespace
+
+Graph parse_onnx(const std::string& bytes, const std::string& origin, const ImportOptions& options) {
+    onnx::ModelProto model;
+    if (bytes.empty()) throw Error(origin + ": file is empty, not an ONNX model");
+    if (!model.ParseFromString(bytes))
+        throw Error(origin + ": not a valid ONNX model (protobuf parsing failed; the file may be truncated or of another format)");
+    if (!model.has_graph() || model.graph().node_size() == 0)
+        throw Error(origin + ": not a valid ONNX model (it has no graph nodes; the file may be truncated or of another format)");
+    Graph g = Importer(model, origin).run();
+    if (options.fold_batchnorm) fold_batchnorm(g);
+    return g;
+}
+
+Graph load_onnx(const std::string& path, const ImportOptions& options) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open model file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw Error(path + ": read error");
+    return parse_onnx(ss.str(), path, options);
+}
+
+}  // namespace xbarsim
