@@ -24,9 +24,12 @@ public:
     virtual std::string name() const = 0;
     // Binds `graph`, which must outlive the backend's use of it.
     virtual void load(const Graph& graph) = 0;
-    // Runs the bound graph on `input` (the graph input, any batch size). Returns the graph outputs
-    // in order, followed by the values listed in `extra_values` (value ids, e.g. "logits").
-    virtual std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& extra_values = {}) = 0;
+    // Runs the bound graph on `inputs` (one per graph input, any batch size). Returns the graph
+    // outputs in order, followed by the values listed in `extra_values` (value ids, e.g. "logits").
+    virtual std::vector<Tensor> forward(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) = 0;
+    std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& extra_values = {}) {
+        return forward(std::vector<Tensor>{input}, extra_values);
+    }
     // When set, every GEMM of the following forward passes is appended here.
     virtual void record_gemms(std::vector<GemmShape>* log) = 0;
 };

@@ -84,7 +84,7 @@ struct Value {
 struct Graph {
     std::vector<Value> values;
     std::vector<Node> nodes;      // topologically ordered
-    int input = -1;               // the single runtime graph input
+    std::vector<int> inputs;      // runtime graph inputs; inputs[0] is the one datasets feed
     std::vector<int> outputs;     // graph outputs
     int64_t opset = 0;
     int64_t import_batch = 1;     // batch the model declares (1 when the batch dim is symbolic)
@@ -95,7 +95,8 @@ struct Graph {
     int find_value(const std::string& name) const;  // -1 when absent
     const Value& value(int id) const { return values.at(static_cast<size_t>(id)); }
     Value& value(int id) { return values.at(static_cast<size_t>(id)); }
-    const Shape& input_shape() const { return value(input).shape; }
+    int input() const { return inputs.at(0); }
+    const Shape& input_shape() const { return value(input()).shape; }
 };
 
 // Per-layer figures for `inspect` and, later, the cost model.

@@ -41,17 +41,23 @@ public:
 
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
 
-    std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& extra_values) override {
+    using Backend::forward;
+    std::vector<Tensor> forward(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) override {
         if (!graph_) throw Error("cpu backend: forward() called before load()");
         const Graph& g = *graph_;
-        const Shape& declared = g.input_shape();
-        if (input.rank() != declared.size() || !std::equal(declared.begin() + 1, declared.end(), input.shape.begin() + 1))
-            throw Error("input of shape " + shape_str(input.shape) + " does not match the model input " +
-                        shape_str(declared) + " (the batch dimension may differ)");
+        if (inputs.size() != g.inputs.size())
+            throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
         std::vector<Tensor> live(g.values.size());
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            const Value& declared = g.value(g.inputs[i]);
+            const Shape& s = inputs[i].shape;
+            if (s.size() != declared.shape.size() || !std::equal(declared.shape.begin() + 1, declared.shape.end(), s.begin() + 1))
+                throw Error("input '" + declared.name + "' of shape " + shape_str(s) + " does not match the model's " +
+                            shape_str(declared.shape) + " (the batch dimension may differ)");
+            live[static_cast<size_t>(g.inputs[i])] = inputs[i];
+        }
         std::vector<bool> keep(g.values.size(), false);
         for (int v : extra_values) keep[static_cast<size_t>(v)] = true;
-        live[static_cast<size_t>(g.input)] = input;
 
         auto get = [&](int id) -> const Tensor& {
             const Value& v = g.value(id);

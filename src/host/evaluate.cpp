@@ -41,6 +41,9 @@ PreprocessSpec resolve_preprocess(const Graph& graph, const DatasetInfo& dataset
 }
 
 void check_dataset_matches_model(const Graph& graph, const DatasetInfo& dataset) {
+    if (graph.inputs.size() != 1)
+        throw Error(graph.source + ": the model has " + std::to_string(graph.inputs.size()) +
+                    " inputs; evaluating on a dataset needs exactly one");
     const Shape& in = graph.input_shape();
     const Shape sample(in.begin() + 1, in.end());
     if (sample != dataset.sample_shape)

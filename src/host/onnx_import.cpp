@@ -34,7 +34,7 @@ public:
         graph_.source = origin_;
         for (const auto& p : model_.metadata_props()) graph_.metadata[p.key()] = p.value();
         for (const auto& init : g.initializer()) add_constant(decode_tensor(init, where_initializer(init.name())));
-        read_input();
+        read_inputs();
         for (int i = 0; i < g.node_size(); ++i) translate(g.node(i), i);
         if (g.output_size() == 0) throw Error(origin_ + ": the graph declares no outputs");
         for (const auto& out : g.output()) {
@@ -74,39 +74,34 @@ private:
 
     int add_constant(Value v) { return add_value(std::move(v)); }
 
-    void read_input() {
-        const auto& g = model_.graph();
-        std::vector<const onnx::ValueInfoProto*> runtime;
-        for (const auto& in : g.input())
-            if (!ids_.count(in.name())) runtime.push_back(&in);
-        if (runtime.size() != 1) {
-            std::string names;
-            for (auto* r : runtime) names += (names.empty() ? "" : ", ") + r->name();
-            throw Error(origin_ + ": the graph must have exactly one runtime input, found " +
-                        std::to_string(runtime.size()) + (names.empty() ? "" : " (" + names + ")"));
-        }
-        const auto& in = *runtime[0];
-        const auto& type = in.type();
-        if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
-            throw Error(origin_ + ": graph input '" + in.name() + "' must be a float32 tensor");
-        Value v;
-        v.name = in.name();
-        const auto& dims = type.tensor_type().shape().dim();
-        for (int i = 0; i < dims.size(); ++i) {
-            const auto& d = dims[i];
-            if (d.has_dim_value() && d.dim_value() > 0) {
-                v.shape.push_back(d.dim_value());
-            } else if (i == 0) {
-                v.shape.push_back(1);  // symbolic batch
-            } else {
-                throw Error(origin_ + ": graph input '" + in.name() + "' has a symbolic dimension '" + d.dim_param() +
-                            "' at position " + std::to_string(i) +
-                            "; xbarsim needs a fixed sample shape (only the batch may be symbolic)");
+    // Runtime inputs are the graph inputs that no initializer defines (older exporters list
+    // initializers as inputs too). Only dimension 0, the batch, may be symbolic.
+    void read_inputs() {
+        for (const auto& in : model_.graph().input()) {
+            if (ids_.count(in.name())) continue;
+            const auto& type = in.type();
+            if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+                throw Error(origin_ + ": graph input '" + in.name() + "' must be a float32 tensor");
+            Value v;
+            v.name = in.name();
+            const auto& dims = type.tensor_type().shape().dim();
+            for (int i = 0; i < dims.size(); ++i) {
+                const auto& d = dims[i];
+                if (d.has_dim_value() && d.dim_value() > 0) {
+                    v.shape.push_back(d.dim_value());
+                } else if (i == 0) {
+                    v.shape.push_back(1);  // symbolic batch
+                } else {
+                    throw Error(origin_ + ": graph input '" + in.name() + "' has a symbolic dimension '" + d.dim_param() +
+                                "' at position " + std::to_string(i) +
+                                "; xbarsim needs a fixed sample shape (only the batch may be symbolic)");
+                }
             }
+            if (v.shape.empty()) throw Error(origin_ + ": graph input '" + in.name() + "' has no shape");
+            if (graph_.inputs.empty()) graph_.import_batch = v.shape[0];
+            graph_.inputs.push_back(add_value(std::move(v)));
         }
-        if (v.shape.empty()) throw Error(origin_ + ": graph input '" + in.name() + "' has no shape");
-        graph_.import_batch = v.shape[0];
-        graph_.input = add_value(std::move(v));
+        if (graph_.inputs.empty()) throw Error(origin_ + ": the graph has no runtime input");
     }
 
     int lookup(const std::string& name, const std::string& user) const {
@@ -205,10 +200,23 @@ private:
         return graph_.nodes.back().output;
     }
 
+    // Makes the node's output another name for value `id`. Extra outputs (Dropout's mask) are
+    // accepted only when nothing reads them.
     void alias(const Ctx& c, int id) {
         for (int i = 1; i < c.proto.output_size(); ++i)
-            if (!c.proto.output(i).empty()) fail(c, "optional output '" + c.proto.output(i) + "' is not supported");
+            if (!c.proto.output(i).empty() && is_read(c.proto.output(i)))
+                fail(c, "optional output '" + c.proto.output(i) + "' is used, which is not supported");
         ids_[c.proto.output(0)] = id;
+    }
+
+    bool is_read(const std::string& name) const {
+        const auto& g = model_.graph();
+        for (const auto& n : g.node())
+            for (const auto& in : n.input())
+                if (in == name) return true;
+        for (const auto& out : g.output())
+            if (out.name() == name) return true;
+        return false;
     }
 
     // Window attributes shared by Conv, MaxPool and AveragePool.
@@ -284,13 +292,13 @@ private:
     void conv(const Ctx& c) {
         check_attrs(c, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
         require_inputs(c, 2, 3);
-        require_rank4_input(c);
+        NodeAttrs a;
+        window_attrs(c, a, false);  // first, so a 1-D/3-D conv is reported by its attribute
         const Value& w = constant_input(c, 1, "weight");
         if (w.shape.size() != 4)
             fail(c, "weight has shape " + shape_str(w.shape) + "; only 2-D convolutions are supported (attribute 'kernel_shape')");
-        NodeAttrs a;
-        a.kernel = {w.shape[2], w.shape[3]};
-        window_attrs(c, a, false);
+        require_rank4_input(c);
+        if (attr_ints(c, "kernel_shape").empty()) a.kernel = {w.shape[2], w.shape[3]};
         if (a.kernel[0] != w.shape[2] || a.kernel[1] != w.shape[3])
             fail(c, "attribute 'kernel_shape' does not match the weight shape " + shape_str(w.shape));
         a.group = attr_int(c, "group", 1);
@@ -341,17 +349,16 @@ private:
         a.trans_b = attr_int(c, "transB", 0) != 0;
         const Value& b = graph_.value(input_id(c, 1));
         const Value* cv = has_input(c, 2) ? &graph_.value(input_id(c, 2)) : nullptr;
-        const bool const_bias = !cv || cv->is_constant;
-        if (b.is_constant && !a.trans_a && b.shape.size() == 2 && const_bias) {
+        // A Linear layer needs a bias that is the same for every row: shape [N], [1, N] or scalar.
+        const int64_t n_out = b.shape.size() == 2 ? b.shape[a.trans_b ? 0 : 1] : -1;
+        const int64_t c_count = cv ? numel(cv->shape) : 0;
+        const bool per_col = cv && c_count == n_out && (cv->shape.size() == 1 || (cv->shape.size() == 2 && cv->shape[0] == 1));
+        const bool row_independent_bias = !cv || (cv->is_constant && (per_col || c_count == 1));
+        if (b.is_constant && !a.trans_a && b.shape.size() == 2 && row_independent_bias) {
             Tensor w = a.trans_b ? b.data : transpose2d(b.data);  // → [N, K]
             const int64_t n = w.shape[0];
             for (auto& x : w.data) x *= a.alpha;
             if (cv) {
-                // Bias must broadcast to [M, N] independently of the row: shapes [N], [1, N] or a scalar.
-                const int64_t count = numel(cv->shape);
-                const bool per_col = count == n && (cv->shape.size() == 1 || (cv->shape.size() == 2 && cv->shape[0] == 1));
-                if (!per_col && count != 1)
-                    fail(c, "bias C has shape " + shape_str(cv->shape) + "; a row-independent bias ([N], [1, N] or scalar) is required");
                 Tensor bias({n});
                 for (int64_t i = 0; i < n; ++i) bias.data[static_cast<size_t>(i)] = a.beta * cv->data.data[static_cast<size_t>(per_col ? i : 0)];
                 linear(c, input_id(c, 0), std::move(w), &bias);

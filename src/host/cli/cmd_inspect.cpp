@@ -30,8 +30,8 @@ void inspect(const InspectArgs& a) {
     ImportOptions opt;
     opt.fold_batchnorm = !a.no_fold;
     const Graph g = load_onnx(a.model, opt);
-    std::printf("model    %s\nproducer %s, opset %lld\ninput    %s %s\n", a.model.c_str(), g.producer.c_str(),
-                static_cast<long long>(g.opset), g.value(g.input).name.c_str(), shape_str(g.input_shape()).c_str());
+    std::printf("model    %s\nproducer %s, opset %lld\n", a.model.c_str(), g.producer.c_str(), static_cast<long long>(g.opset));
+    for (int i : g.inputs) std::printf("input    %s %s\n", g.value(i).name.c_str(), shape_str(g.value(i).shape).c_str());
     for (int o : g.outputs) std::printf("output   %s %s\n", g.value(o).name.c_str(), shape_str(g.value(o).shape).c_str());
     for (const auto& [k, v] : g.metadata) {
         std::string one = v;
