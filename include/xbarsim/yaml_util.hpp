@@ -30,16 +30,25 @@ void yaml_check_keys(const std::string& file, const YAML::Node& map, const std::
 void yaml_require_map(const std::string& file, const YAML::Node& node, const std::string& key);
 
 // Typed accessors. `key` is looked up in `map`; a missing key returns `fallback` (optional) or
-// fails (required). A value of the wrong type fails with the key's line.
-double yaml_number(const std::string& file, const YAML::Node& map, const std::string& key, double fallback);
-double yaml_number_required(const std::string& file, const YAML::Node& map, const std::string& key);
-int64_t yaml_int(const std::string& file, const YAML::Node& map, const std::string& key, int64_t fallback);
-int64_t yaml_int_required(const std::string& file, const YAML::Node& map, const std::string& key);
-bool yaml_bool(const std::string& file, const YAML::Node& map, const std::string& key, bool fallback);
+// fails (required). A value of the wrong type fails with the key's line. `section` is the dotted
+// path of `map` ("run", "layers.conv1"), so that messages name the full key ("run.batch_size").
+double yaml_number(const std::string& file, const YAML::Node& map, const std::string& key, double fallback,
+    const std::string& section = "");
+double yaml_number_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section = "");
+int64_t yaml_int(const std::string& file, const YAML::Node& map, const std::string& key, int64_t fallback,
+    const std::string& section = "");
+int64_t yaml_int_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section = "");
+bool yaml_bool(const std::string& file, const YAML::Node& map, const std::string& key, bool fallback,
+    const std::string& section = "");
 std::string yaml_string(const std::string& file, const YAML::Node& map, const std::string& key,
-                        const std::string& fallback);
-std::string yaml_string_required(const std::string& file, const YAML::Node& map, const std::string& key);
-std::vector<double> yaml_number_list(const std::string& file, const YAML::Node& map, const std::string& key);
-std::vector<int64_t> yaml_int_list(const std::string& file, const YAML::Node& map, const std::string& key);
+                        const std::string& fallback, const std::string& section = "");
+std::string yaml_string_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section = "");
+std::vector<double> yaml_number_list(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section = "");
+std::vector<int64_t> yaml_int_list(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section = "");
 
 }  // namespace xbarsim

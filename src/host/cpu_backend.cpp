@@ -84,13 +84,14 @@ private:
     const Graph* graph_ = nullptr;
     std::vector<int> last_use_;
     std::vector<GemmShape>* log_ = nullptr;
+    cpu::Workspace workspace_;
 
     template <typename Get>
     void run_node(const Node& n, Get&& get, Tensor& out) {
         const auto& in = n.inputs;
         auto opt = [&](size_t i) -> const Tensor* { return in.size() > i ? &get(in[i]) : nullptr; };
         switch (n.op) {
-        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, log_); return;
+        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, workspace_, log_); return;
         case OpType::Linear: cpu::linear(get(in[0]), get(in[1]), opt(2), out, log_); return;
         case OpType::MatMul: cpu::matmul(get(in[0]), get(in[1]), out, log_); return;
         case OpType::Gemm: cpu::gemm(get(in[0]), get(in[1]), opt(2), n.attrs, out, log_); return;

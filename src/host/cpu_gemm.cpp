@@ -51,33 +51,34 @@ void im2col(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0
     }
 }
 
-// Bounds the im2col buffer (floats) so that large batches are processed in chunks of samples.
-constexpr int64_t kMaxColumnsBuffer = int64_t{1} << 24;
+// Bounds the im2col buffer (floats): batches are processed in chunks of samples whose columns
+// (about 4 MB) stay in cache between im2col writing them and the GEMM reading them.
+constexpr int64_t kMaxColumnsBuffer = int64_t{1} << 20;
 
 }  // namespace
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            std::vector<GemmShape>* log) {
+            Workspace& ws, std::vector<GemmShape>* log) {
     const int64_t batch = x.dim(0), channels = x.dim(1), n_out = w.dim(0);
     const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
     const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
     const int64_t k = cg * g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w;
     const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>(k * ohw, 1), 1, batch);
-    std::vector<float> cols(static_cast<size_t>(k * chunk * ohw));
-    std::vector<float> prod(static_cast<size_t>(ng * chunk * ohw));
+    float* cols = ws.get(0, static_cast<size_t>(k * chunk * ohw));
+    float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         const int64_t nb = std::min(chunk, batch - b0);
         for (int64_t grp = 0; grp < groups; ++grp) {
-            im2col(x.ptr(), channels, grp * cg, cg, b0, nb, g, cols.data());
+            im2col(x.ptr(), channels, grp * cg, cg, b0, nb, g, cols);
             // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]
-            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols.data(), nb * ohw, 0.0f,
-                  prod.data(), nb * ohw, log);
+            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, prod,
+                  nb * ohw, log);
 #pragma omp parallel for collapse(2) schedule(static)
             for (int64_t b = 0; b < nb; ++b)
                 for (int64_t o = 0; o < ng; ++o) {
                     const int64_t oc = grp * ng + o;
                     const float bv = bias ? bias->data[static_cast<size_t>(oc)] : 0.0f;
-                    const float* src = prod.data() + (o * nb + b) * ohw;
+                    const float* src = prod + (o * nb + b) * ohw;
                     float* dst = out.ptr() + ((b0 + b) * n_out + oc) * ohw;
                     for (int64_t i = 0; i < ohw; ++i) dst[i] = src[i] + bv;
                 }

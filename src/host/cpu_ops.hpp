@@ -12,8 +12,22 @@ namespace xbarsim::cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc, std::vector<GemmShape>* log);
 
+// Scratch memory reused across ops and forward passes (grow-only), so that large im2col buffers
+// are not allocated, page-faulted and freed for every layer.
+class Workspace {
+public:
+    float* get(size_t slot, size_t floats) {
+        if (buffers_.size() <= slot) buffers_.resize(slot + 1);
+        if (buffers_[slot].size() < floats) buffers_[slot].resize(floats);
+        return buffers_[slot].data();
+    }
+
+private:
+    std::vector<std::vector<float>> buffers_;
+};
+
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            std::vector<GemmShape>* log);
+            Workspace& ws, std::vector<GemmShape>* log);
 void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log);
 void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log);
 void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,

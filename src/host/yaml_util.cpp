@@ -78,70 +78,88 @@ int64_t as_int(const std::string& file, const YAML::Node& n, const std::string& 
 
 }  // namespace
 
-double yaml_number(const std::string& file, const YAML::Node& map, const std::string& key, double fallback) {
+double yaml_number(const std::string& file, const YAML::Node& map, const std::string& key, double fallback,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
-    return present(n) ? as_number(file, n, key) : fallback;
+    return present(n) ? as_number(file, n, full) : fallback;
 }
 
-double yaml_number_required(const std::string& file, const YAML::Node& map, const std::string& key) {
+double yaml_number_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
-    if (!present(n)) yaml_fail(file, map, key, "required key is missing");
-    return as_number(file, n, key);
+    if (!present(n)) yaml_fail(file, map, full, "required key is missing");
+    return as_number(file, n, full);
 }
 
-int64_t yaml_int(const std::string& file, const YAML::Node& map, const std::string& key, int64_t fallback) {
+int64_t yaml_int(const std::string& file, const YAML::Node& map, const std::string& key, int64_t fallback,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
-    return present(n) ? as_int(file, n, key) : fallback;
+    return present(n) ? as_int(file, n, full) : fallback;
 }
 
-int64_t yaml_int_required(const std::string& file, const YAML::Node& map, const std::string& key) {
+int64_t yaml_int_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
-    if (!present(n)) yaml_fail(file, map, key, "required key is missing");
-    return as_int(file, n, key);
+    if (!present(n)) yaml_fail(file, map, full, "required key is missing");
+    return as_int(file, n, full);
 }
 
-bool yaml_bool(const std::string& file, const YAML::Node& map, const std::string& key, bool fallback) {
+bool yaml_bool(const std::string& file, const YAML::Node& map, const std::string& key, bool fallback,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
     if (!present(n)) return fallback;
-    if (!n.IsScalar()) yaml_fail(file, n, key, "expected true or false");
+    if (!n.IsScalar()) yaml_fail(file, n, full, "expected true or false");
     try {
         return n.as<bool>();
     } catch (const YAML::Exception&) {
-        yaml_fail(file, n, key, "expected true or false, got '" + n.Scalar() + "'");
+        yaml_fail(file, n, full, "expected true or false, got '" + n.Scalar() + "'");
     }
 }
 
 std::string yaml_string(const std::string& file, const YAML::Node& map, const std::string& key,
-                        const std::string& fallback) {
+                        const std::string& fallback,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
     if (!present(n)) return fallback;
-    if (!n.IsScalar()) yaml_fail(file, n, key, "expected a string");
+    if (!n.IsScalar()) yaml_fail(file, n, full, "expected a string");
     return n.Scalar();
 }
 
-std::string yaml_string_required(const std::string& file, const YAML::Node& map, const std::string& key) {
+std::string yaml_string_required(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
-    if (!present(n)) yaml_fail(file, map, key, "required key is missing");
-    if (!n.IsScalar()) yaml_fail(file, n, key, "expected a string");
+    if (!present(n)) yaml_fail(file, map, full, "required key is missing");
+    if (!n.IsScalar()) yaml_fail(file, n, full, "expected a string");
     return n.Scalar();
 }
 
-std::vector<double> yaml_number_list(const std::string& file, const YAML::Node& map, const std::string& key) {
+std::vector<double> yaml_number_list(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
     std::vector<double> out;
     if (!present(n)) return out;
-    if (n.IsScalar()) return {as_number(file, n, key)};
-    if (!n.IsSequence()) yaml_fail(file, n, key, "expected a number or a list of numbers");
-    for (const auto& e : n) out.push_back(as_number(file, e, key));
+    if (n.IsScalar()) return {as_number(file, n, full)};
+    if (!n.IsSequence()) yaml_fail(file, n, full, "expected a number or a list of numbers");
+    for (const auto& e : n) out.push_back(as_number(file, e, full));
     return out;
 }
 
-std::vector<int64_t> yaml_int_list(const std::string& file, const YAML::Node& map, const std::string& key) {
+std::vector<int64_t> yaml_int_list(const std::string& file, const YAML::Node& map, const std::string& key,
+    const std::string& section) {
+    const std::string full = section.empty() ? key : section + "." + key;
     auto n = child(file, map, key);
     std::vector<int64_t> out;
     if (!present(n)) return out;
-    if (!n.IsSequence()) yaml_fail(file, n, key, "expected a list of integers");
-    for (const auto& e : n) out.push_back(as_int(file, e, key));
+    if (!n.IsSequence()) yaml_fail(file, n, full, "expected a list of integers");
+    for (const auto& e : n) out.push_back(as_int(file, e, full));
     return out;
 }
 

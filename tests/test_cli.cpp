@@ -1,0 +1,184 @@
+// The command-line tool end to end: a successful run and its report, and every kind of bad input
+// giving one clear message, a non-zero exit status and no report file.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <fstream>
+
+#include "test_util.hpp"
+#include "xbarsim/file_util.hpp"
+
+namespace xbarsim::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Expects failure with a message containing every one of `needles`, and no report at `report`.
+void expect_clean_failure(const std::string& args, const std::vector<std::string>& needles, const std::string& report) {
+    const auto r = run_cli(args + " --out " + report);
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("xbarsim: error:"), std::string::npos) << r.output;
+    for (const auto& n : needles) EXPECT_NE(r.output.find(n), std::string::npos) << "missing '" << n << "' in: " << r.output;
+    EXPECT_FALSE(fs::exists(report)) << "a failed run left a report behind";
+    // Exactly one message.
+    size_t lines = 0;
+    for (size_t p = r.output.find("xbarsim: error:"); p != std::string::npos; p = r.output.find("xbarsim: error:", p + 1))
+        ++lines;
+    EXPECT_EQ(lines, 1u) << r.output;
+}
+
+const std::string kMnistModel = repo("models/mnist_cnn6.onnx");
+const std::string kMnistData = repo("data/mnist-test");
+
+TEST(Cli, RunWritesReportWithAccuracyAndProvenance) {
+    TempDir dir;
+    const std::string report = dir.file("report.json");
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData +
+                           " --images 16 --batch 5 --out " + report);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("top-1"), std::string::npos);
+    EXPECT_NE(r.output.find("images/s"), std::string::npos);
+    const auto j = nlohmann::json::parse(read_text(report));
+    // Expected hits from the independent NumPy reference on the same 16 images.
+    const auto probs = load_tensor(repo("tests/fixtures/models/mnist_cnn6.probabilities.npy"));
+    const auto labels = read_npy(repo("tests/fixtures/models/mnist_cnn6.labels.npy")).to_int64();
+    int64_t correct = 0;
+    for (int64_t i = 0; i < 16; ++i) {
+        const float* p = probs.ptr() + i * 10;
+        correct += std::max_element(p, p + 10) - p == labels[static_cast<size_t>(i)];
+    }
+    EXPECT_EQ(j["results"]["images"], 16);
+    EXPECT_EQ(j["results"]["top1_correct"], correct);
+    EXPECT_DOUBLE_EQ(j["results"]["top1"].get<double>(), static_cast<double>(correct) / 16.0);
+    EXPECT_EQ(j["model"]["sha256"], sha256_file(kMnistModel));
+    EXPECT_EQ(j["model"]["sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(j["dataset"]["samples"], 10000);
+    EXPECT_EQ(j["config"]["run"]["batch_size"], 5);  // the flag overrides the default
+    EXPECT_EQ(j["preprocessing"]["scale"].get<double>(), 1.0 / 255.0);
+    EXPECT_TRUE(j.contains("version"));
+    EXPECT_GT(j["timing"]["images_per_second"].get<double>(), 0.0);
+}
+
+TEST(Cli, ConfigFileIsReadAndFlagsOverrideIt) {
+    TempDir dir;
+    const std::string cfg = dir.file("c.yaml"), report = dir.file("r.json");
+    std::ofstream(cfg) << "name: mine\nrun:\n  batch_size: 7\n  images: 9\n";
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " + cfg +
+                           " --images 3 --out " + report);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(read_text(report));
+    EXPECT_EQ(j["config"]["name"], "mine");
+    EXPECT_EQ(j["config"]["run"]["batch_size"], 7);
+    EXPECT_EQ(j["results"]["images"], 3);
+}
+
+TEST(Cli, HelpOnEveryCommand) {
+    for (const char* cmd : {"", "run ", "inspect ", "bench "}) {
+        const auto r = run_cli(std::string(cmd) + "--help");
+        EXPECT_EQ(r.status, 0) << cmd;
+        EXPECT_NE(r.output.find("--"), std::string::npos) << cmd;
+    }
+    EXPECT_NE(run_cli("").status, 0);               // a subcommand is required
+    EXPECT_NE(run_cli("run --model x").status, 0);  // --data is required
+}
+
+TEST(Cli, InspectPrintsLayersWithMacsAndParameters) {
+    const auto r = run_cli("inspect --model " + kMnistModel);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("dense_1"), std::string::npos);
+    EXPECT_NE(r.output.find("294 x 200 x 1"), std::string::npos);  // K x N x MVMs of dense_1
+    EXPECT_NE(r.output.find("240,728 MACs"), std::string::npos);   // total from the layer table
+    EXPECT_NE(r.output.find("61,622 parameters"), std::string::npos);
+}
+
+TEST(CliErrors, MissingModelFile) {
+    TempDir dir;
+    expect_clean_failure("run --model /nonexistent/m.onnx --data " + kMnistData, {"/nonexistent/m.onnx"}, dir.file("r.json"));
+}
+
+TEST(CliErrors, TruncatedAndNonOnnxModel) {
+    TempDir dir;
+    expect_clean_failure("run --model " + repo("tests/fixtures/bad/not_onnx.onnx") + " --data " + kMnistData,
+                         {"not_onnx.onnx", "not a valid ONNX model"}, dir.file("r.json"));
+    const std::string cut = dir.file("cut.onnx");
+    const std::string bytes = read_text(kMnistModel);
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), 1000);
+    expect_clean_failure("run --model " + cut + " --data " + kMnistData, {"cut.onnx"}, dir.file("r.json"));
+}
+
+TEST(CliErrors, UnknownOp) {
+    TempDir dir;
+    expect_clean_failure("run --model " + repo("tests/fixtures/bad/unsupported_op.onnx") + " --data " + kMnistData,
+                         {"Resize", "my_resize"}, dir.file("r.json"));
+}
+
+TEST(CliErrors, DatasetShapeDoesNotMatchModel) {
+    TempDir dir;
+    expect_clean_failure("run --model " + kMnistModel + " --data " + repo("data/cifar10-test"),
+                         {"[3, 32, 32]", "[1, 28, 28]", "cifar10-test"}, dir.file("r.json"));
+}
+
+// A tiny IDX dataset (uncompressed) with `images` 28x28 images and `labels` labels.
+void write_idx_dataset(const std::string& dir, uint32_t images, uint32_t labels) {
+    auto be32 = [](std::ofstream& o, uint32_t v) {
+        const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                                    static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+        o.write(reinterpret_cast<const char*>(b), 4);
+    };
+    std::ofstream img(dir + "/img.idx", std::ios::binary), lab(dir + "/lab.idx", std::ios::binary);
+    be32(img, 2051);
+    be32(img, images);
+    be32(img, 28);
+    be32(img, 28);
+    img << std::string(images * 784, '\x10');
+    be32(lab, 2049);
+    be32(lab, labels);
+    lab << std::string(labels, '\x01');
+    std::ofstream(dir + "/dataset.yaml") << "name: tiny\nformat: idx\nimages: img.idx\nlabels: lab.idx\nshape: [1, 28, 28]\n";
+}
+
+TEST(CliErrors, LabelCountMismatch) {
+    TempDir dir;
+    write_idx_dataset(dir.str(), 10, 9);
+    expect_clean_failure("run --model " + kMnistModel + " --data " + dir.str(), {"lab.idx", "10", "9"}, dir.file("r.json"));
+    write_idx_dataset(dir.str(), 10, 10);  // and the consistent set runs
+    EXPECT_EQ(run_cli("run --quiet --model " + kMnistModel + " --data " + dir.str()).status, 0);
+}
+
+TEST(CliErrors, ConfigUnknownKeyWrongTypeAndSyntaxError) {
+    TempDir dir;
+    const std::string cfg = dir.file("bad.yaml");
+    const std::string base = "run --model " + kMnistModel + " --data " + kMnistData + " --config " + cfg;
+    std::ofstream(cfg) << "name: x\nrun:\n  batch_sise: 4\n";
+    expect_clean_failure(base, {"bad.yaml:3", "run.batch_sise", "unknown key"}, dir.file("r.json"));
+    std::ofstream(cfg) << "run:\n  batch_size: many\n";
+    expect_clean_failure(base, {"bad.yaml:2", "run.batch_size", "many"}, dir.file("r.json"));
+    std::ofstream(cfg) << "run:\n  batch_size: [1, 2\n";
+    expect_clean_failure(base, {"bad.yaml:", "YAML syntax error"}, dir.file("r.json"));
+    std::ofstream(cfg) << "run:\n  batch_size: 0\n";
+    expect_clean_failure(base, {"bad.yaml:2", "run.batch_size", "at least 1"}, dir.file("r.json"));
+    expect_clean_failure("run --model " + kMnistModel + " --data " + kMnistData + " --config " + dir.file("none.yaml"),
+                         {"none.yaml", "cannot open"}, dir.file("r.json"));
+}
+
+TEST(CliErrors, MissingDatasetDirectory) {
+    TempDir dir;
+    expect_clean_failure("run --model " + kMnistModel + " --data " + dir.file("nothing"), {"nothing", "not found"},
+                         dir.file("r.json"));
+}
+
+TEST(CliErrors, ReportDirectoryMissingLeavesNothing) {
+    TempDir dir;
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images 2 --out " +
+                           dir.file("no/such/dir/r.json"));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("no/such/dir/r.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace xbarsim::test
