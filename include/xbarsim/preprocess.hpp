@@ -34,8 +34,8 @@ struct PreprocessSpec {
 // A null node gives the identity spec. Unknown keys, wrong types, std <= 0, an empty mean/std
 // list or a layout other than CHW/HWC are Errors naming the file, key and line.
 // spec.source is set to "<file>:<line>" of the mapping.
-// `section` is the dotted path of the mapping inside its file (e.g. "preprocessing"), used only
-// in the unknown-key message.
+// `section` is the dotted path of the mapping inside its file (e.g. "preprocessing"), so that
+// messages name keys in full ("preprocessing.std").
 PreprocessSpec parse_preprocess(const YAML::Node& node, const std::string& file, const std::string& base_dir,
                                 const std::string& section = "");
 
