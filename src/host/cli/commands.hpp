@@ -12,5 +12,6 @@ using Command = std::function<void()>;
 Command add_run(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_devices(CLI::App& app);
 
 }  // namespace xbarsim::cli
