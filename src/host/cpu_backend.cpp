@@ -32,11 +32,29 @@ public:
 
     void load(const Graph& graph) override {
         graph_ = &graph;
+        const size_t n_nodes = graph.nodes.size();
         // last_use[v] = index of the last node reading v; graph outputs are kept to the end.
         last_use_.assign(graph.values.size(), -1);
-        for (size_t i = 0; i < graph.nodes.size(); ++i)
-            for (int v : graph.nodes[i].inputs) last_use_[static_cast<size_t>(v)] = static_cast<int>(i);
-        for (int v : graph.outputs) last_use_[static_cast<size_t>(v)] = static_cast<int>(graph.nodes.size());
+        std::vector<int> readers(graph.values.size(), 0);
+        for (size_t i = 0; i < n_nodes; ++i)
+            for (int v : graph.nodes[i].inputs) {
+                last_use_[static_cast<size_t>(v)] = static_cast<int>(i);
+                ++readers[static_cast<size_t>(v)];
+            }
+        for (int v : graph.outputs) {
+            last_use_[static_cast<size_t>(v)] = static_cast<int>(n_nodes);
+            ++readers[static_cast<size_t>(v)];
+        }
+        // A Relu/Clip that is the only reader of a Conv/Linear output becomes that op's epilogue.
+        fused_activation_.assign(n_nodes, -1);
+        for (size_t i = 0; i < n_nodes; ++i) {
+            const Node& act = graph.nodes[i];
+            if (act.op != OpType::Relu && act.op != OpType::Clip) continue;
+            const int x = act.inputs[0];
+            if (readers[static_cast<size_t>(x)] != 1) continue;
+            for (size_t p = 0; p < i; ++p)
+                if (graph.nodes[p].output == x && is_mvm_layer(graph.nodes[p].op)) fused_activation_[p] = static_cast<int>(i);
+        }
     }
 
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
@@ -63,16 +81,40 @@ public:
             const Value& v = g.value(id);
             return v.is_constant ? v.data : live[static_cast<size_t>(id)];
         };
+        // Frees an activation nobody reads any more, keeping its memory for a later output.
+        auto release = [&](int id, size_t node_index) {
+            const auto k = static_cast<size_t>(id);
+            if (last_use_[k] != static_cast<int>(node_index) || keep[k] || g.value(id).is_constant) return;
+            if (live[k].data.capacity() > 0) pool_.push_back(std::move(live[k].data));
+            live[k] = Tensor();
+        };
+        std::vector<bool> done(g.nodes.size(), false);
         for (size_t i = 0; i < g.nodes.size(); ++i) {
+            if (done[i]) continue;  // an activation already applied as an epilogue
             const Node& node = g.nodes[i];
             std::vector<Shape> shapes;
             for (int id : node.inputs) shapes.push_back(get(id).shape);
-            Tensor out(infer_shape(node, shapes, g.import_batch));
-            run_node(node, get, out);
+            Tensor out = allocate(infer_shape(node, shapes, g.import_batch));
+            const int act = fused_activation_[i];
+            if (act >= 0 && !keep[static_cast<size_t>(node.output)]) {
+                const Node& a = g.nodes[static_cast<size_t>(act)];
+                cpu::Epilogue ep;
+                ep.lo = a.op == OpType::Relu ? 0.0f : a.attrs.min;
+                ep.hi = a.op == OpType::Relu ? ep.hi : a.attrs.max;
+                run_node(node, get, out, ep);
+                live[static_cast<size_t>(a.output)] = std::move(out);
+                done[static_cast<size_t>(act)] = true;
+                for (int id : node.inputs) release(id, i);
+                continue;
+            }
+            if ((node.op == OpType::Flatten || node.op == OpType::Reshape) && last_use_[static_cast<size_t>(node.inputs[0])] == static_cast<int>(i) &&
+                !keep[static_cast<size_t>(node.inputs[0])] && !g.value(node.inputs[0]).is_constant) {
+                out.data = std::move(live[static_cast<size_t>(node.inputs[0])].data);  // same data, new shape
+            } else {
+                run_node(node, get, out, {});
+            }
             live[static_cast<size_t>(node.output)] = std::move(out);
-            for (int id : node.inputs)  // free activations nobody reads any more
-                if (last_use_[static_cast<size_t>(id)] == static_cast<int>(i) && !keep[static_cast<size_t>(id)] && !g.value(id).is_constant)
-                    live[static_cast<size_t>(id)] = Tensor();
+            for (int id : node.inputs) release(id, i);
         }
         std::vector<Tensor> result;
         for (int v : g.outputs) result.push_back(get(v));
@@ -83,16 +125,35 @@ public:
 private:
     const Graph* graph_ = nullptr;
     std::vector<int> last_use_;
+    std::vector<int> fused_activation_;  // per node: index of the Relu/Clip fused into it, or -1
+    std::vector<std::vector<float>> pool_;  // buffers of freed activations, reused for new outputs
     std::vector<GemmShape>* log_ = nullptr;
     cpu::Workspace workspace_;
 
+    // An output tensor of `shape`, reusing the smallest pooled buffer that is large enough.
+    // Contents are unspecified: every op writes its whole output.
+    Tensor allocate(Shape shape) {
+        const auto n = static_cast<size_t>(numel(shape));
+        size_t best = pool_.size();
+        for (size_t i = 0; i < pool_.size(); ++i)
+            if (pool_[i].capacity() >= n && (best == pool_.size() || pool_[i].capacity() < pool_[best].capacity())) best = i;
+        Tensor t;
+        t.shape = std::move(shape);
+        if (best < pool_.size()) {
+            t.data = std::move(pool_[best]);
+            pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
+        }
+        t.data.resize(n);
+        return t;
+    }
+
     template <typename Get>
-    void run_node(const Node& n, Get&& get, Tensor& out) {
+    void run_node(const Node& n, Get&& get, Tensor& out, cpu::Epilogue ep) {
         const auto& in = n.inputs;
         auto opt = [&](size_t i) -> const Tensor* { return in.size() > i ? &get(in[i]) : nullptr; };
         switch (n.op) {
-        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, workspace_, log_); return;
-        case OpType::Linear: cpu::linear(get(in[0]), get(in[1]), opt(2), out, log_); return;
+        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, workspace_, log_, ep); return;
+        case OpType::Linear: cpu::linear(get(in[0]), get(in[1]), opt(2), out, log_, ep); return;
         case OpType::MatMul: cpu::matmul(get(in[0]), get(in[1]), out, log_); return;
         case OpType::Gemm: cpu::gemm(get(in[0]), get(in[1]), opt(2), n.attrs, out, log_); return;
         case OpType::Add:
@@ -112,7 +173,7 @@ private:
         case OpType::AveragePool: cpu::average_pool(get(in[0]), n.attrs, out); return;
         case OpType::GlobalAveragePool: cpu::global_average_pool(get(in[0]), out); return;
         case OpType::Flatten:
-        case OpType::Reshape: out.data = get(in[0]).data; return;  // same row-major data, new shape
+        case OpType::Reshape: out.data = get(in[0]).data; return;  // same row-major data, new shape (copy)
         case OpType::Transpose: cpu::transpose(get(in[0]), n.attrs, out); return;
         case OpType::Concat: {
             std::vector<const Tensor*> xs;

@@ -58,7 +58,7 @@ constexpr int64_t kMaxColumnsBuffer = int64_t{1} << 20;
 }  // namespace
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            Workspace& ws, std::vector<GemmShape>* log) {
+            Workspace& ws, std::vector<GemmShape>* log, Epilogue ep) {
     const int64_t batch = x.dim(0), channels = x.dim(1), n_out = w.dim(0);
     const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
     const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
@@ -70,29 +70,35 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
         const int64_t nb = std::min(chunk, batch - b0);
         for (int64_t grp = 0; grp < groups; ++grp) {
             im2col(x.ptr(), channels, grp * cg, cg, b0, nb, g, cols);
-            // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]
-            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, prod,
+            // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]. With one sample per chunk its
+            // layout is the output's, so the GEMM writes the output directly.
+            float* dst0 = out.ptr() + (b0 * n_out + grp * ng) * ohw;
+            float* target = nb == 1 ? dst0 : prod;
+            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
                   nb * ohw, log);
 #pragma omp parallel for collapse(2) schedule(static)
             for (int64_t b = 0; b < nb; ++b)
                 for (int64_t o = 0; o < ng; ++o) {
                     const int64_t oc = grp * ng + o;
                     const float bv = bias ? bias->data[static_cast<size_t>(oc)] : 0.0f;
-                    const float* src = prod + (o * nb + b) * ohw;
+                    const float* src = target + (o * nb + b) * ohw;
                     float* dst = out.ptr() + ((b0 + b) * n_out + oc) * ohw;
-                    for (int64_t i = 0; i < ohw; ++i) dst[i] = src[i] + bv;
+                    for (int64_t i = 0; i < ohw; ++i) dst[i] = std::min(std::max(src[i] + bv, ep.lo), ep.hi);
                 }
         }
     }
 }
 
-void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log) {
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log,
+            Epilogue ep) {
     const int64_t n = w.dim(0), k = w.dim(1), m = x.size() / k;
     sgemm(false, true, m, n, k, 1.0f, x.ptr(), k, w.ptr(), k, 0.0f, out.ptr(), n, log);
-    if (!bias) return;
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < m; ++r)
-        for (int64_t j = 0; j < n; ++j) out.data[static_cast<size_t>(r * n + j)] += bias->data[static_cast<size_t>(j)];
+        for (int64_t j = 0; j < n; ++j) {
+            float& v = out.data[static_cast<size_t>(r * n + j)];
+            v = std::min(std::max(v + (bias ? bias->data[static_cast<size_t>(j)] : 0.0f), ep.lo), ep.hi);
+        }
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log) {

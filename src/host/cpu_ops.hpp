@@ -26,9 +26,17 @@ private:
     std::vector<std::vector<float>> buffers_;
 };
 
+// What a matrix-product op applies to each output after adding the bias: a clamp to [lo, hi],
+// which is how a following Relu or Clip is fused into the op (one pass over the output saved).
+struct Epilogue {
+    float lo = -3.402823466e38f;
+    float hi = 3.402823466e38f;
+};
+
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            Workspace& ws, std::vector<GemmShape>* log);
-void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log);
+            Workspace& ws, std::vector<GemmShape>* log, Epilogue epilogue = {});
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log,
+            Epilogue epilogue = {});
 void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log);
 void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,
           std::vector<GemmShape>* log);
