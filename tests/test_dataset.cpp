@@ -19,11 +19,11 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "test_util.hpp"
 #include "xbarsim/batch_stream.hpp"
 #include "xbarsim/dataset.hpp"
 #include "xbarsim/error.hpp"
@@ -36,20 +36,7 @@ namespace {
 
 const std::string kSource = XBARSIM_SOURCE_DIR;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("xbarsim_test_ds_" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-    std::string str() const { return path.string(); }
-};
+using xbarsim::test::TempDir;
 
 template <class F>
 std::string error_of(F&& f) {

@@ -5,10 +5,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/npy.hpp"
 
@@ -19,19 +19,7 @@ namespace {
 
 const std::string kFixtures = std::string(XBARSIM_SOURCE_DIR) + "/tests/fixtures/npy/";
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("xbarsim_test_npy_" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using xbarsim::test::TempDir;
 
 std::vector<uint8_t> file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

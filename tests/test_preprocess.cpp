@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/npy.hpp"
 #include "xbarsim/preprocess.hpp"
@@ -19,19 +20,7 @@ using namespace xbarsim;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("xbarsim_test_pre_" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using xbarsim::test::TempDir;
 
 template <class F>
 std::string error_of(F&& f) {

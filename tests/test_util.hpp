@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <unistd.h>
 
 #include "xbarsim/npy.hpp"
 #include "xbarsim/tensor.hpp"
@@ -40,25 +41,28 @@ inline ::testing::AssertionResult close(const Tensor& got, const Tensor& want, d
                                          << " x " << scale;
 }
 
-// A fresh, empty temporary directory removed at the end of the test.
+// A fresh, empty temporary directory removed at the end of the test. Unique across processes
+// (ctest runs tests in parallel) and within one.
 class TempDir {
 public:
     TempDir() {
         static int counter = 0;
-        path_ = std::filesystem::temp_directory_path() /
-                ("xbarsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
+        path = std::filesystem::temp_directory_path() /
+               ("xbarsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directories(path);
     }
     ~TempDir() {
         std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
+        std::filesystem::remove_all(path, ec);
     }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    std::string str() const { return path_.string(); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return (path / name).string(); }
+    std::string operator/(const std::string& name) const { return file(name); }
+    std::string str() const { return path.string(); }
 
-private:
-    std::filesystem::path path_;
+    std::filesystem::path path;
 };
 
 struct CommandResult {

@@ -19,9 +19,7 @@ std::vector<int64_t> strides_of(const Shape& s) {
 
 void transpose(const Tensor& x, const NodeAttrs& at, Tensor& out) {
     const size_t rank = x.rank();
-    std::vector<int64_t> perm = at.perm;
-    if (perm.empty())
-        for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
+    const std::vector<int64_t>& perm = at.perm;  // resolved by the importer, checked by infer_shape
     const auto in_strides = strides_of(x.shape);
     std::vector<int64_t> src_stride(rank);  // input stride of each output dimension
     for (size_t i = 0; i < rank; ++i) src_stride[i] = in_strides[static_cast<size_t>(perm[i])];

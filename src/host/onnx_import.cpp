@@ -518,6 +518,10 @@ private:
         require_inputs(c, 1, 1);
         NodeAttrs a;
         a.perm = attr_ints(c, "perm");
+        if (a.perm.empty()) {  // ONNX default: reverse the dimensions
+            const auto rank = static_cast<int64_t>(graph_.value(input_id(c, 0)).shape.size());
+            for (int64_t i = rank - 1; i >= 0; --i) a.perm.push_back(i);
+        }
         emit(c, OpType::Transpose, {input_id(c, 0)}, a);
     }
 

@@ -210,9 +210,7 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     }
     case OpType::Transpose: {
         const size_t rank = in[0].size();
-        std::vector<int64_t> perm = a.perm;
-        if (perm.empty())
-            for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
+        const std::vector<int64_t>& perm = a.perm;  // the importer fills in the default
         if (perm.size() != rank) fail(node, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
         Shape out(rank);
         for (size_t i = 0; i < rank; ++i) {
