@@ -22,6 +22,8 @@ struct AccuracyCase {
     double published_top1;  // CrossSim's float baseline, percent
 };
 
+std::ostream& operator<<(std::ostream& os, const AccuracyCase& c) { return os << c.stem; }
+
 class FullTestSet : public ::testing::TestWithParam<AccuracyCase> {};
 
 TEST_P(FullTestSet, MatchesReferenceAndPublishedAccuracy) {

@@ -96,6 +96,25 @@ TEST(Cli, InspectPrintsLayersWithMacsAndParameters) {
     EXPECT_NE(r.output.find("61,622 parameters"), std::string::npos);
 }
 
+TEST(Cli, BenchComparesEngineWithTheSameGemms) {
+    TempDir dir;
+    const auto r = run_cli("bench --model " + kMnistModel + " --batch 4 --iters 1 --out " + dir.file("b.json"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("ratio"), std::string::npos);
+    const auto j = nlohmann::json::parse(read_text(dir.file("b.json")));
+    EXPECT_EQ(j["gemms_per_forward"], 6);  // one GEMM per Conv/Gemm layer of CNN6 at this batch
+    // 2 x MACs per image x batch: the GEMMs are exactly the network's matrix work.
+    EXPECT_NEAR(j["gflop_per_forward"].get<double>(), 2.0 * 240728 * 4 * 1e-9, 1e-12);
+    EXPECT_GT(j["ratio_engine_over_gemm"].get<double>(), 0.0);
+}
+
+TEST(Cli, DevicesListsTheCpu) {
+    const auto r = run_cli("devices");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.rfind("cpu", 0), 0u) << r.output;
+    EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+}
+
 TEST(CliErrors, MissingModelFile) {
     TempDir dir;
     expect_clean_failure("run --model /nonexistent/m.onnx --data " + kMnistData, {"/nonexistent/m.onnx"}, dir.file("r.json"));

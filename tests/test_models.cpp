@@ -16,6 +16,8 @@ struct ModelCase {
     std::string data;
 };
 
+std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return os << c.stem; }
+
 const std::vector<ModelCase> kModels = {
     {"mnist_cnn6", "data/mnist-test"},           {"mnist_cnn6_v2", "data/mnist-test"},
     {"resnet14v1_cifar10", "data/cifar10-test"}, {"resnet20v1_cifar10", "data/cifar10-test"},

@@ -17,6 +17,9 @@ struct OpCase {
     double tol = 0;
 };
 
+// gtest prints parameters in test names and failures: show the case name, not raw bytes.
+std::ostream& operator<<(std::ostream& os, const OpCase& c) { return os << c.name; }
+
 std::vector<OpCase> load_manifest() {
     std::vector<OpCase> cases;
     std::ifstream in(repo("tests/fixtures/ops/manifest.txt"));
