@@ -1,0 +1,69 @@
+#pragma once
+// One matrix-vector-product layer mapped onto crossbar arrays (ARCHITECTURE §2, steps 1-9) on the
+// CPU: weights normalized by W_max, quantized, optionally bit-sliced, mapped to conductances
+// (differential pairs or offset cells), split over arrays of R rows x C columns; inputs through
+// the DAC; each array's column outputs through an ADC; row blocks and slices recombined digitally.
+// Devices are ideal here (programmed conductance = target); device models plug in at
+// programming and read time. The element-wise math is the shared code of quantize.hpp.
+#include <cstdint>
+#include <vector>
+
+#include "xbarsim/analog/quantize.hpp"
+
+namespace xbarsim::analog {
+
+enum class Mapping { Differential, Offset };
+
+struct MatrixMapping {
+    Mapping mapping = Mapping::Differential;
+    int weight_bits = 8;          // signed weight code bits; 0 = continuous (unquantized) weights
+    int slices = 1;               // weight slices; > 1 needs weight_bits > 0
+    int cell_bits = 0;            // unsliced: levels per cell (0 = continuous); sliced: derived
+    int64_t array_rows = 1152;    // R: inputs per array
+    int64_t array_cols = 256;     // C: outputs per array (per array pair for differential)
+    float g_min = 0.0f;           // g_min = 1 / on-off ratio
+};
+
+struct InputSpec {
+    int bits = 8;          // DAC bits; 0 = not quantized
+    float range = 1.0f;    // x is divided by this before the DAC (clipped to [-1,1] or [0,1])
+    bool is_signed = true; // false: inputs are known non-negative (e.g. after ReLU)
+};
+
+// ADC of every array column: bits, and per weight slice the range [lo, hi] in normalized array
+// output units (1 = one cell at g = 1 driven at |x| = 1). bits = 0: ideal.
+struct AdcSpec {
+    int bits = 0;
+    bool symmetric = true;
+    std::vector<float> lo, hi;  // one entry per slice (or one for all)
+};
+
+class AnalogMatrix {
+public:
+    // Programs W [n_out x k_in] (row-major) onto arrays.
+    AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const MatrixMapping& mapping);
+
+    // y [n_out x m] = analog(W) . x [k_in x m] (both row-major; columns are input vectors).
+    void mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y) const;
+
+    int slices() const { return static_cast<int>(g_.size()); }
+    int slice_bits() const { return slice_bits_; }
+    int64_t row_blocks() const { return (k_ + map_.array_rows - 1) / map_.array_rows; }
+    int64_t col_blocks() const { return (n_ + map_.array_cols - 1) / map_.array_cols; }
+    float w_max() const { return w_max_; }
+    // Effective conductance of slice s: g+ - g- (differential) or g (offset), [n_out x k_in].
+    const std::vector<float>& conductance(int s) const { return g_[static_cast<size_t>(s)]; }
+    // The weights this mapping represents after quantization (W_max * q / n), for references.
+    std::vector<float> quantized_weights() const;
+
+private:
+    MatrixMapping map_;
+    int64_t n_ = 0, k_ = 0;
+    float w_max_ = 0.0f;
+    int slice_bits_ = 0;
+    std::vector<int32_t> codes_;        // q per weight (empty for continuous weights)
+    std::vector<float> w_norm_;         // clipped W / W_max (continuous weights only)
+    std::vector<std::vector<float>> g_; // per slice, effective conductances
+};
+
+}  // namespace xbarsim::analog

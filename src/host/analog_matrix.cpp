@@ -1,0 +1,147 @@
+#include "xbarsim/analog/analog_matrix.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "cpu_ops.hpp"
+#include "xbarsim/error.hpp"
+
+namespace xbarsim::analog {
+
+namespace {
+
+void validate(const MatrixMapping& m) {
+    if (m.weight_bits < 0 || m.weight_bits > 24) throw Error("analog mapping: weight_bits must be 0..24");
+    if (m.weight_bits == 1) throw Error("analog mapping: weight_bits must be at least 2 (sign and one magnitude bit)");
+    if (m.slices < 1) throw Error("analog mapping: slices must be at least 1");
+    if (m.slices > 1 && m.weight_bits == 0) throw Error("analog mapping: bit slicing (slices > 1) needs weight_bits > 0");
+    if (m.cell_bits < 0 || m.cell_bits > 24) throw Error("analog mapping: cell_bits must be 0..24");
+    if (m.mapping == Mapping::Offset && m.cell_bits == 1 && m.slices == 1)
+        throw Error("analog mapping: offset mapping needs cell_bits >= 2 (an odd number of levels, one at zero)");
+    if (m.array_rows < 1 || m.array_cols < 1) throw Error("analog mapping: array rows and cols must be positive");
+    if (!(m.g_min >= 0.0f && m.g_min < 1.0f)) throw Error("analog mapping: g_min must be in [0, 1)");
+}
+
+}  // namespace
+
+AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const MatrixMapping& mapping)
+    : map_(mapping), n_(n_out), k_(k_in) {
+    validate(map_);
+    const auto count = static_cast<size_t>(n_ * k_);
+    for (size_t i = 0; i < count; ++i) w_max_ = std::max(w_max_, std::fabs(w[i]));
+    if (w_max_ == 0.0f) w_max_ = 1.0f;  // an all-zero matrix: any scale maps it to zero conductance
+    const float gmin = map_.g_min;
+    const bool sliced = map_.slices > 1;
+    const bool offset = map_.mapping == Mapping::Offset;
+    if (map_.weight_bits > 0) {
+        codes_.resize(count);
+        for (size_t i = 0; i < count; ++i) codes_[i] = quantize_weight(w[i] / w_max_, map_.weight_bits);
+    } else {
+        w_norm_.resize(count);
+        for (size_t i = 0; i < count; ++i) w_norm_[i] = clampf(w[i] / w_max_, -1.0f, 1.0f);
+    }
+    const int32_t n_levels = map_.weight_bits > 0 ? signed_max_level(map_.weight_bits) : 0;
+    if (sliced) {
+        // Differential slices the magnitude (weight_bits - 1 bits), offset the shifted code
+        // q + 2^(bits-1) (weight_bits bits); each slice's cell holds slice_bits bits.
+        const int code_bits = offset ? map_.weight_bits : map_.weight_bits - 1;
+        slice_bits_ = (code_bits + map_.slices - 1) / map_.slices;
+        g_.assign(static_cast<size_t>(map_.slices), std::vector<float>(count));
+        const int32_t zero = offset ? (int32_t{1} << (map_.weight_bits - 1)) : 0;
+        for (size_t i = 0; i < count; ++i) {
+            const int32_t q = codes_[i];
+            const auto code = static_cast<uint32_t>(offset ? q + zero : (q < 0 ? -q : q));
+            for (int s = 0; s < map_.slices; ++s) {
+                const float g = level_conductance(code_slice(code, s, slice_bits_), slice_bits_, gmin);
+                g_[static_cast<size_t>(s)][i] = offset ? g : (q < 0 ? gmin - g : g - gmin);  // g+ - g-
+            }
+        }
+        return;
+    }
+    slice_bits_ = map_.cell_bits;
+    g_.assign(1, std::vector<float>(count));
+    for (size_t i = 0; i < count; ++i) {
+        const float wq = map_.weight_bits > 0 ? static_cast<float>(codes_[i]) / static_cast<float>(n_levels) : w_norm_[i];
+        if (offset) {
+            g_[0][i] = offset_conductance(wq, map_.cell_bits, gmin);
+        } else {
+            float gp = 0, gm = 0;
+            differential_pair(wq, map_.cell_bits, gmin, &gp, &gm);
+            g_[0][i] = gp - gm;
+        }
+    }
+}
+
+std::vector<float> AnalogMatrix::quantized_weights() const {
+    std::vector<float> out(static_cast<size_t>(n_ * k_));
+    if (codes_.empty()) {
+        for (size_t i = 0; i < out.size(); ++i) out[i] = w_norm_[i] * w_max_;
+        return out;
+    }
+    const auto n = static_cast<float>(signed_max_level(map_.weight_bits));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(codes_[i]) / n * w_max_;
+    return out;
+}
+
+void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y) const {
+    if (!(input.range > 0.0f)) throw Error("analog mvm: input range must be positive");
+    const auto slices = static_cast<size_t>(this->slices());
+    if (adc_spec.bits > 0 && (adc_spec.hi.empty() || (adc_spec.hi.size() != 1 && adc_spec.hi.size() != slices)))
+        throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
+    // DAC: normalized input codes.
+    std::vector<float> xq(static_cast<size_t>(k_ * m));
+    for (size_t i = 0; i < xq.size(); ++i) xq[i] = dac(x[i], input.range, input.bits, input.is_signed);
+
+    // Digital recombination: each slice's ADC output a contributes factor_s * (a - base * sum(x)),
+    // plus constant * sum over all x (offset zero point), all times W_max * input range.
+    const bool offset = map_.mapping == Mapping::Offset;
+    const bool sliced = slices > 1;
+    const float dg = 1.0f - map_.g_min;
+    const float n_levels = map_.weight_bits > 0 ? static_cast<float>(signed_max_level(map_.weight_bits)) : 1.0f;
+    const float base = offset ? (sliced ? map_.g_min : map_.g_min + 0.5f * dg) : 0.0f;
+    const float constant = offset && sliced ? -static_cast<float>(int64_t{1} << (map_.weight_bits - 1)) / n_levels : 0.0f;
+
+    const int64_t rows = map_.array_rows;
+    std::vector<float> part(static_cast<size_t>(n_ * m)), colsum(static_cast<size_t>(m));
+    std::vector<double> acc(static_cast<size_t>(n_ * m), 0.0);
+    for (size_t s = 0; s < slices; ++s) {
+        const float factor = sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
+                                    : (offset ? 2.0f : 1.0f) / dg;
+        AdcParams p;
+        p.bits = adc_spec.bits;
+        p.symmetric = adc_spec.symmetric;
+        if (p.bits > 0) {
+            const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
+            p.hi = adc_spec.hi[r];
+            p.lo = adc_spec.lo.empty() ? -p.hi : adc_spec.lo[r];
+        }
+        for (int64_t r0 = 0; r0 < k_; r0 += rows) {
+            const int64_t nr = std::min(rows, k_ - r0);
+            // part[n x m] = G_s[:, r0:r0+nr] . xq[r0:r0+nr, :] — every column of every array block at once.
+            cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xq.data() + r0 * m, m, 0.0f, part.data(), m,
+                       nullptr);
+            if (base != 0.0f) {
+                std::fill(colsum.begin(), colsum.end(), 0.0f);
+                for (int64_t j = r0; j < r0 + nr; ++j)
+                    for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[static_cast<size_t>(j * m + c)];
+            }
+            for (int64_t o = 0; o < n_; ++o)
+                for (int64_t c = 0; c < m; ++c) {
+                    const size_t i = static_cast<size_t>(o * m + c);
+                    const float a = adc(part[i], p);
+                    acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
+                }
+        }
+    }
+    if (constant != 0.0f) {
+        std::fill(colsum.begin(), colsum.end(), 0.0f);
+        for (int64_t j = 0; j < k_; ++j)
+            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[static_cast<size_t>(j * m + c)];
+        for (int64_t o = 0; o < n_; ++o)
+            for (int64_t c = 0; c < m; ++c) acc[static_cast<size_t>(o * m + c)] += constant * colsum[static_cast<size_t>(c)];
+    }
+    const double scale = static_cast<double>(w_max_) * input.range;
+    for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<float>(acc[i] * scale);
+}
+
+}  // namespace xbarsim::analog
