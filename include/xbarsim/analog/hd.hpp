@@ -1,8 +1,115 @@
 #pragma once
 // XBARSIM_HD marks the shared element-wise math that both backends compile: host and device
 // under nvcc, plain inline functions in the C++ build.
+//
+// The xbarsim::hd functions below are the few float primitives whose results must be
+// bit-identical on the host and the device. Each is one IEEE-754 binary32 operation rounded to
+// nearest-even, written so that no compiler can fuse it with a neighbour:
+//  - device: the __f*_rn intrinsics, which nvcc never contracts into an FMA and which ignore
+//    -use_fast_math / -prec-div=false / -prec-sqrt=false (denormals may still be flushed under
+//    -ftz=true, so code that must match bit for bit keeps its intermediates normal);
+//  - host: the plain operators. GCC contracts a*b+c only with -ffp-contract=fast, which is not its
+//    default for -std=c++NN (the project builds with CMAKE_CXX_EXTENSIONS OFF); clang's default
+//    ("on") fuses only inside one source expression, and code that needs bit-identity calls
+//    these functions instead of writing a*b+c. Never build such code with -ffast-math.
+// hd::fma is the one deliberately fused operation: exactly rounded on both sides (std::fma is
+// correctly rounded in glibc; it is a library call unless the target has FMA, e.g. -mfma).
+#include <stdint.h>
+
+#if !defined(__CUDA_ARCH__)
+#include <bit>
+#include <cmath>
+#endif
+
 #if defined(__CUDACC__)
 #define XBARSIM_HD __host__ __device__ inline
 #else
 #define XBARSIM_HD inline
 #endif
+
+namespace xbarsim::hd {
+
+XBARSIM_HD float add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fadd_rn(a, b);
+#else
+    return a + b;
+#endif
+}
+
+XBARSIM_HD float sub(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fsub_rn(a, b);
+#else
+    return a - b;
+#endif
+}
+
+XBARSIM_HD float mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+
+XBARSIM_HD float div(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fdiv_rn(a, b);
+#else
+    return a / b;
+#endif
+}
+
+XBARSIM_HD float sqrt(float a) {
+#if defined(__CUDA_ARCH__)
+    return __fsqrt_rn(a);
+#else
+    return std::sqrt(a);
+#endif
+}
+
+// a*b + c with a single rounding.
+XBARSIM_HD float fma(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+    return __fmaf_rn(a, b, c);
+#else
+    return std::fma(a, b, c);
+#endif
+}
+
+// Unsigned integer to float, rounded to nearest-even (exact below 2^24).
+XBARSIM_HD float u32_to_float(uint32_t v) {
+#if defined(__CUDA_ARCH__)
+    return __uint2float_rn(v);
+#else
+    return static_cast<float>(v);
+#endif
+}
+
+XBARSIM_HD uint32_t float_bits(float f) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(f);
+#else
+    return std::bit_cast<uint32_t>(f);
+#endif
+}
+
+XBARSIM_HD float float_from_bits(uint32_t b) {
+#if defined(__CUDA_ARCH__)
+    return __uint_as_float(b);
+#else
+    return std::bit_cast<float>(b);
+#endif
+}
+
+// High 32 bits of the 64-bit product a*b.
+XBARSIM_HD uint32_t mulhi_u32(uint32_t a, uint32_t b) {
+#if defined(__CUDA_ARCH__)
+    return __umulhi(a, b);
+#else
+    return static_cast<uint32_t>((static_cast<uint64_t>(a) * b) >> 32);
+#endif
+}
+
+}  // namespace xbarsim::hd

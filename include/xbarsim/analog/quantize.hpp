@@ -2,7 +2,9 @@
 // The element-wise arithmetic of an analog layer (ARCHITECTURE §2: weight quantization and bit
 // slicing, cell levels, DAC, ADC), written once for the CPU backend and the CUDA kernels.
 // Everything is a pure function of its arguments; rounding is round-half-to-even (rintf in the
-// default floating-point environment, identical on host and device). Conventions:
+// default floating-point environment, identical on host and device), and float arithmetic goes
+// through the hd:: primitives so that no compiler fuses it differently on host and device: both
+// backends compute bit-identical values. Conventions:
 //  - "bits = 0" means "not quantized" wherever a bit count is taken.
 //  - signed quantities use a symmetric grid of 2n+1 levels, n = 2^(bits-1) - 1 (a level at exactly
 //    zero, the same number of levels on each side, as in sign-magnitude hardware);
@@ -24,7 +26,7 @@ XBARSIM_HD float clampf(float x, float lo, float hi) { return x < lo ? lo : (x >
 
 // Nearest level index of x / step (half to even), clamped to [kmin, kmax].
 XBARSIM_HD int32_t quantize_index(float x, float step, int32_t kmin, int32_t kmax) {
-    const float k = rintf(x / step);
+    const float k = rintf(hd::div(x, step));
     if (!(k >= static_cast<float>(kmin))) return kmin;  // also maps NaN to kmin
     if (k > static_cast<float>(kmax)) return kmax;
     return static_cast<int32_t>(k);
@@ -33,7 +35,7 @@ XBARSIM_HD int32_t quantize_index(float x, float step, int32_t kmin, int32_t kma
 // Stochastic rounding: floor(v + u) with u uniform in (0,1) rounds v up with probability frac(v),
 // so the expectation equals v (unbiased), then clamps.
 XBARSIM_HD int32_t quantize_index_stochastic(float x, float step, int32_t kmin, int32_t kmax, float u) {
-    const float k = floorf(x / step + u);
+    const float k = floorf(hd::add(hd::div(x, step), u));
     if (!(k >= static_cast<float>(kmin))) return kmin;
     if (k > static_cast<float>(kmax)) return kmax;
     return static_cast<int32_t>(k);
@@ -44,7 +46,7 @@ XBARSIM_HD int32_t quantize_index_stochastic(float x, float step, int32_t kmin, 
 // q = round(w * n), n = 2^(bits-1) - 1, so |q| <= n and q = 0 exactly for w = 0.
 XBARSIM_HD int32_t quantize_weight(float w, int bits) {
     const int32_t n = signed_max_level(bits);
-    return quantize_index(clampf(w, -1.0f, 1.0f) * static_cast<float>(n), 1.0f, -n, n);
+    return quantize_index(hd::mul(clampf(w, -1.0f, 1.0f), static_cast<float>(n)), 1.0f, -n, n);
 }
 
 // Slice `i` (LSB first) of a non-negative integer code, `slice_bits` bits per slice.
@@ -58,7 +60,7 @@ XBARSIM_HD int slice_count(int code_bits, int slice_bits) { return (code_bits + 
 // Normalized conductance of a cell holding level v of a cell with `cell_bits` bits:
 // g = g_min + (1 - g_min) * v / (2^cell_bits - 1), so v = 0 is g_min and the top level is 1.
 XBARSIM_HD float level_conductance(uint32_t v, int cell_bits, float g_min) {
-    return g_min + (1.0f - g_min) * (static_cast<float>(v) / static_cast<float>(unsigned_max_level(cell_bits)));
+    return hd::fma(hd::sub(1.0f, g_min), hd::div(static_cast<float>(v), static_cast<float>(unsigned_max_level(cell_bits))), g_min);
 }
 
 // Rounds a fraction f in [0, 1] of the conductance range to the cell's 2^cell_bits levels and
@@ -67,9 +69,9 @@ XBARSIM_HD float cell_conductance(float f, int cell_bits, float g_min) {
     f = clampf(f, 0.0f, 1.0f);
     if (cell_bits > 0) {
         const int32_t top = unsigned_max_level(cell_bits);
-        f = static_cast<float>(quantize_index(f * static_cast<float>(top), 1.0f, 0, top)) / static_cast<float>(top);
+        f = hd::div(static_cast<float>(quantize_index(hd::mul(f, static_cast<float>(top)), 1.0f, 0, top)), static_cast<float>(top));
     }
-    return g_min + (1.0f - g_min) * f;
+    return hd::fma(hd::sub(1.0f, g_min), f, g_min);
 }
 
 // Differential (balanced) pair for a normalized weight w in [-1, 1]: the sign picks the cell,
@@ -84,18 +86,18 @@ XBARSIM_HD void differential_pair(float w, int cell_bits, float g_min, float* g_
 // levels L = 2^cell_bits - 1 (levels 0 .. L-1), so w = 0 falls on level (L-1)/2 exactly. Cells are
 // rescaled with the same step Δ = (1 - g_min) / (L - 1) used here; see offset_weight().
 XBARSIM_HD float offset_conductance(float w, int cell_bits, float g_min) {
-    const float f = 0.5f * (clampf(w, -1.0f, 1.0f) + 1.0f);
-    if (cell_bits <= 0) return g_min + (1.0f - g_min) * f;
+    const float f = hd::mul(0.5f, hd::add(clampf(w, -1.0f, 1.0f), 1.0f));
+    if (cell_bits <= 0) return hd::fma(hd::sub(1.0f, g_min), f, g_min);
     const int32_t top = unsigned_max_level(cell_bits) - 1;  // L - 1, even
-    const int32_t k = quantize_index(f * static_cast<float>(top), 1.0f, 0, top);
-    return g_min + (1.0f - g_min) * (static_cast<float>(k) / static_cast<float>(top));
+    const int32_t k = quantize_index(hd::mul(f, static_cast<float>(top)), 1.0f, 0, top);
+    return hd::fma(hd::sub(1.0f, g_min), hd::div(static_cast<float>(k), static_cast<float>(top)), g_min);
 }
 
 // The normalized weight an offset cell represents: w = 2 (g - g_zero) / (1 - g_min), with g_zero the
 // conductance of w = 0. Unit gain: offset_weight(offset_conductance(w)) == w on the grid.
 XBARSIM_HD float offset_weight(float g, float g_min) {
-    const float g_zero = g_min + 0.5f * (1.0f - g_min);
-    return 2.0f * (g - g_zero) / (1.0f - g_min);
+    const float g_zero = hd::fma(0.5f, hd::sub(1.0f, g_min), g_min);
+    return hd::div(hd::mul(2.0f, hd::sub(g, g_zero)), hd::sub(1.0f, g_min));
 }
 
 // ------------------------------------------------------------------ inputs (DAC)
@@ -104,18 +106,18 @@ XBARSIM_HD float offset_weight(float g, float g_min) {
 // bits = 0: not quantized; the value is still clipped. Returns the normalized value k / n in
 // [-1, 1] (signed) or [0, 1] (unsigned).
 XBARSIM_HD float dac(float x, float range, int bits, bool is_signed) {
-    const float v = clampf(x / range, is_signed ? -1.0f : 0.0f, 1.0f);
+    const float v = clampf(hd::div(x, range), is_signed ? -1.0f : 0.0f, 1.0f);
     if (bits <= 0) return v;
     const int32_t n = is_signed ? signed_max_level(bits) : unsigned_max_level(bits);
-    return static_cast<float>(quantize_index(v * static_cast<float>(n), 1.0f, is_signed ? -n : 0, n)) /
-           static_cast<float>(n);
+    return hd::div(static_cast<float>(quantize_index(hd::mul(v, static_cast<float>(n)), 1.0f, is_signed ? -n : 0, n)),
+                   static_cast<float>(n));
 }
 
 // The integer input code before normalization (for bit-serial input slicing).
 XBARSIM_HD int32_t dac_code(float x, float range, int bits, bool is_signed) {
-    const float v = clampf(x / range, is_signed ? -1.0f : 0.0f, 1.0f);
+    const float v = clampf(hd::div(x, range), is_signed ? -1.0f : 0.0f, 1.0f);
     const int32_t n = is_signed ? signed_max_level(bits) : unsigned_max_level(bits);
-    return quantize_index(v * static_cast<float>(n), 1.0f, is_signed ? -n : 0, n);
+    return quantize_index(hd::mul(v, static_cast<float>(n)), 1.0f, is_signed ? -n : 0, n);
 }
 
 // Input slice j (LSB first, `slice_bits` per slice) of a signed input code, with the sign applied:
@@ -142,15 +144,15 @@ XBARSIM_HD float adc(float y, const AdcParams& p, float u = 0.5f) {
     if (p.bits <= 0) return y;
     if (p.symmetric) {
         const int32_t n = signed_max_level(p.bits);
-        const float step = p.hi / static_cast<float>(n);
+        const float step = hd::div(p.hi, static_cast<float>(n));
         const int32_t k = p.stochastic ? quantize_index_stochastic(y, step, -n, n, u) : quantize_index(y, step, -n, n);
-        return static_cast<float>(k) * step;
+        return hd::mul(static_cast<float>(k), step);
     }
     const int32_t top = unsigned_max_level(p.bits);
-    const float step = (p.hi - p.lo) / static_cast<float>(top);
-    const int32_t k = p.stochastic ? quantize_index_stochastic(y - p.lo, step, 0, top, u)
-                                   : quantize_index(y - p.lo, step, 0, top);
-    return p.lo + static_cast<float>(k) * step;
+    const float step = hd::div(hd::sub(p.hi, p.lo), static_cast<float>(top));
+    const float shifted = hd::sub(y, p.lo);
+    const int32_t k = p.stochastic ? quantize_index_stochastic(shifted, step, 0, top, u) : quantize_index(shifted, step, 0, top);
+    return hd::fma(static_cast<float>(k), step, p.lo);
 }
 
 }  // namespace xbarsim::analog
