@@ -8,10 +8,9 @@
 //  - device: the __f*_rn intrinsics, which nvcc never contracts into an FMA and which ignore
 //    -use_fast_math / -prec-div=false / -prec-sqrt=false (denormals may still be flushed under
 //    -ftz=true, so code that must match bit for bit keeps its intermediates normal);
-//  - host: the plain operators. GCC contracts a*b+c only with -ffp-contract=fast, which is not its
-//    default for -std=c++NN (the project builds with CMAKE_CXX_EXTENSIONS OFF); clang's default
-//    ("on") fuses only inside one source expression, and code that needs bit-identity calls
-//    these functions instead of writing a*b+c. Never build such code with -ffast-math.
+//  - host: the plain operators, with a contraction barrier on products (below). Code that needs
+//    bit-identity calls these functions instead of writing a*b+c, and is never built with
+//    -ffast-math (which also reassociates).
 // hd::fma is the one deliberately fused operation: exactly rounded on both sides (std::fma is
 // correctly rounded in glibc; it is a library call unless the target has FMA, e.g. -mfma).
 #include <stdint.h>
@@ -25,6 +24,19 @@
 #define XBARSIM_HD __host__ __device__ inline
 #else
 #define XBARSIM_HD inline
+#endif
+
+// GCC contracts a*b+c into an FMA by default in C++ (-ffp-contract=fast applies to C++ even with
+// -std=c++NN; only ISO C turns it off) whenever the target has FMA instructions: x86-64 with -mfma
+// or -march=haswell/native and later, AArch64 always. There hd::mul hides its product from the
+// optimizer with an empty asm statement, so no flag (-ffp-contract, -march) changes a result.
+// Without FMA instructions (plain x86-64) nothing can be fused and no barrier is needed.
+#if !defined(__CUDA_ARCH__) && defined(__GNUC__)
+#if defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
+#define XBARSIM_HD_CONTRACTION_BARRIER_X86 1
+#elif defined(__aarch64__)
+#define XBARSIM_HD_CONTRACTION_BARRIER_ARM 1
+#endif
 #endif
 
 namespace xbarsim::hd {
@@ -49,7 +61,13 @@ XBARSIM_HD float mul(float a, float b) {
 #if defined(__CUDA_ARCH__)
     return __fmul_rn(a, b);
 #else
-    return a * b;
+    float p = a * b;
+#if defined(XBARSIM_HD_CONTRACTION_BARRIER_X86)
+    __asm__("" : "+x"(p));  // opaque to the optimizer: this product cannot become part of an FMA
+#elif defined(XBARSIM_HD_CONTRACTION_BARRIER_ARM)
+    __asm__("" : "+w"(p));
+#endif
+    return p;
 #endif
 }
 

@@ -2,7 +2,7 @@
 // The element-wise arithmetic of an analog layer (ARCHITECTURE §2: weight quantization and bit
 // slicing, cell levels, DAC, ADC), written once for the CPU backend and the CUDA kernels.
 // Everything is a pure function of its arguments; rounding is round-half-to-even (rintf in the
-// default floating-point environment, identical on host and device), and float arithmetic goes
+// default floating-point environment, see round_even, identical on host and device), and float arithmetic goes
 // through the hd:: primitives so that no compiler fuses it differently on host and device: both
 // backends compute bit-identical values. Conventions:
 //  - "bits = 0" means "not quantized" wherever a bit count is taken.
@@ -24,9 +24,24 @@ XBARSIM_HD int32_t unsigned_max_level(int bits) { return static_cast<int32_t>((i
 
 XBARSIM_HD float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
+// Round half to even without a libm call (rintf is a function call on baseline x86-64): adding
+// and subtracting 2^23 leaves the magnitude rounded to an integer by the FPU's default mode;
+// values of 2^23 and above are integers already. Identical on host and device.
+XBARSIM_HD float round_even(float x) {
+    const float a = fabsf(x);
+    if (!(a < 8388608.0f)) return x;  // integral, inf or NaN
+    return copysignf(hd::sub(hd::add(a, 8388608.0f), 8388608.0f), x);
+}
+
+// floor without a libm call, built on round_even.
+XBARSIM_HD float floor_fast(float x) {
+    const float r = round_even(x);
+    return r > x ? hd::sub(r, 1.0f) : r;
+}
+
 // Nearest level index of x / step (half to even), clamped to [kmin, kmax].
 XBARSIM_HD int32_t quantize_index(float x, float step, int32_t kmin, int32_t kmax) {
-    const float k = rintf(hd::div(x, step));
+    const float k = round_even(hd::div(x, step));
     if (!(k >= static_cast<float>(kmin))) return kmin;  // also maps NaN to kmin
     if (k > static_cast<float>(kmax)) return kmax;
     return static_cast<int32_t>(k);
@@ -35,7 +50,7 @@ XBARSIM_HD int32_t quantize_index(float x, float step, int32_t kmin, int32_t kma
 // Stochastic rounding: floor(v + u) with u uniform in (0,1) rounds v up with probability frac(v),
 // so the expectation equals v (unbiased), then clamps.
 XBARSIM_HD int32_t quantize_index_stochastic(float x, float step, int32_t kmin, int32_t kmax, float u) {
-    const float k = floorf(hd::add(hd::div(x, step), u));
+    const float k = floor_fast(hd::add(hd::div(x, step), u));
     if (!(k >= static_cast<float>(kmin))) return kmin;
     if (k > static_cast<float>(kmax)) return kmax;
     return static_cast<int32_t>(k);
