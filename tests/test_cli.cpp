@@ -53,8 +53,10 @@ TEST(Cli, RunWritesReportWithAccuracyAndProvenance) {
         correct += std::max_element(p, p + 10) - p == labels[static_cast<size_t>(i)];
     }
     EXPECT_EQ(j["results"]["images"], 16);
-    EXPECT_EQ(j["results"]["top1_correct"], correct);
-    EXPECT_DOUBLE_EQ(j["results"]["top1"].get<double>(), static_cast<double>(correct) / 16.0);
+    EXPECT_EQ(j["results"]["trials"], 1);
+    EXPECT_EQ(j["results"]["per_trial"][0]["top1_correct"], correct);
+    EXPECT_DOUBLE_EQ(j["results"]["top1"]["mean"].get<double>(), static_cast<double>(correct) / 16.0);
+    EXPECT_FALSE(j.contains("analog"));  // a digital run
     EXPECT_EQ(j["model"]["sha256"], sha256_file(kMnistModel));
     EXPECT_EQ(j["model"]["sha256"].get<std::string>().size(), 64u);
     EXPECT_EQ(j["dataset"]["samples"], 10000);
@@ -78,7 +80,7 @@ TEST(Cli, ConfigFileIsReadAndFlagsOverrideIt) {
 }
 
 TEST(Cli, HelpOnEveryCommand) {
-    for (const char* cmd : {"", "run ", "inspect ", "bench "}) {
+    for (const char* cmd : {"", "run ", "inspect ", "bench ", "calibrate ", "devices "}) {
         const auto r = run_cli(std::string(cmd) + "--help");
         EXPECT_EQ(r.status, 0) << cmd;
         EXPECT_NE(r.output.find("--"), std::string::npos) << cmd;
@@ -167,6 +169,39 @@ TEST(CliErrors, LabelCountMismatch) {
     expect_clean_failure("run --model " + kMnistModel + " --data " + dir.str(), {"lab.idx", "10", "9"}, dir.file("r.json"));
     write_idx_dataset(dir.str(), 10, 10);  // and the consistent set runs
     EXPECT_EQ(run_cli("run --quiet --model " + kMnistModel + " --data " + dir.str()).status, 0);
+}
+
+TEST(Cli, AnalogRunCalibratesAndReportsEveryLayer) {
+    TempDir dir;
+    const std::string cfg = repo("configs/ideal.yaml");
+    auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " + cfg +
+                     " --images 100 --calibration-images 64 --out " + dir.file("r.json"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    auto j = nlohmann::json::parse(read_text(dir.file("r.json")));
+    EXPECT_EQ(j["analog"]["layers"].size(), 6u);
+    EXPECT_NE(j["analog"]["ranges"].get<std::string>().find("calibrated on"), std::string::npos);
+    EXPECT_NE(j["analog"]["ranges"].get<std::string>().find("mnist-calib"), std::string::npos);
+    EXPECT_EQ(j["analog"]["layers"][4]["rows"], 294);
+    // calibrate writes the ranges; run --ranges uses them without calibrating again.
+    r = run_cli("calibrate --quiet --model " + kMnistModel + " --data " + repo("data/mnist-calib") + " --config " + cfg +
+                " --images 64 --out " + dir.file("ranges.yaml"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " + cfg + " --images 100 --ranges " +
+                dir.file("ranges.yaml") + " --out " + dir.file("r2.json"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j2 = nlohmann::json::parse(read_text(dir.file("r2.json")));
+    EXPECT_EQ(j2["analog"]["ranges"], dir.file("ranges.yaml"));
+    // The same 64 calibration images give the same ranges, hence the same predictions.
+    EXPECT_EQ(j2["results"]["per_trial"][0]["top1_correct"], j["results"]["per_trial"][0]["top1_correct"]);
+}
+
+TEST(CliErrors, AnalogRunWithoutCalibrationData) {
+    TempDir dir;
+    write_idx_dataset(dir.str(), 10, 10);  // no `calibration:` entry
+    expect_clean_failure("run --model " + kMnistModel + " --data " + dir.str() + " --config " + repo("configs/ideal.yaml"),
+                         {"--ranges", "--calibration-data"}, dir.file("r.json"));
+    expect_clean_failure("run --model " + kMnistModel + " --data " + kMnistData + " --ranges " + dir.file("none.yaml"),
+                         {"digitally"}, dir.file("r.json"));
 }
 
 TEST(CliErrors, ConfigUnknownKeyWrongTypeAndSyntaxError) {

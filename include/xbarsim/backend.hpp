@@ -12,6 +12,16 @@
 
 namespace xbarsim {
 
+struct AnalogPlan;
+
+// Sees the input vectors of every MVM layer (calibration, statistics): `cols` is [k x m]
+// row-major, one input vector per column, for Conv group `group` (0 for Linear).
+class MvmObserver {
+public:
+    virtual ~MvmObserver() = default;
+    virtual void on_mvm_input(size_t node, int64_t group, const float* cols, int64_t k, int64_t m) = 0;
+};
+
 // One GEMM issued by a backend (C[M×N] = A[M×K]·B[K×N]); recorded for the benchmark baseline.
 struct GemmShape {
     int64_t m = 0, n = 0, k = 0;
@@ -22,8 +32,14 @@ class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
-    // Binds `graph`, which must outlive the backend's use of it.
-    virtual void load(const Graph& graph) = 0;
+    // Binds `graph` (and, when given, the analog plan saying which layers run on crossbars and
+    // how); both must outlive the backend's use of them. Without a plan everything is digital.
+    virtual void load(const Graph& graph, const AnalogPlan* plan = nullptr) = 0;
+    // Makes chip instance `trial` current: analog layers are (re)programmed with that trial's
+    // programming error and drift (a no-op for ideal devices after the first call).
+    virtual void program(uint32_t trial) = 0;
+    // When set, sees the inputs of every MVM layer during the following forward passes.
+    virtual void observe(MvmObserver* observer) = 0;
     // Runs the bound graph on `inputs` (one per graph input, any batch size). Returns the graph
     // outputs in order, followed by the values listed in `extra_values` (value ids, e.g. "logits").
     virtual std::vector<Tensor> forward(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) = 0;

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "xbarsim/analog_config.hpp"
+
 namespace xbarsim {
 
 struct RunConfig {
@@ -12,12 +14,15 @@ struct RunConfig {
     int64_t batch_size = 64;      // samples per forward pass
     int64_t images = 0;           // evaluate the first N samples; 0 = the whole dataset
     int64_t threads = 0;          // CPU threads; 0 = all cores
+    int64_t trials = 1;           // Monte Carlo chip instances (analog runs)
+    uint64_t seed = 1;            // seed of every random draw (programming error, drift, read noise)
 };
 
 struct Config {
     std::string name = "digital";
     std::string description = "FP32 digital reference (no analog layers)";
     RunConfig run;
+    AnalogConfig analog;
     std::string source = "(built-in defaults)";  // file the config came from
 };
 

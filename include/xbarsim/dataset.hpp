@@ -14,6 +14,8 @@
 //   classes: 10                     # optional: number of classes (cifar10_bin: 10 when absent);
 //                                   # every label must lie in [0, classes)
 //   preprocessing: {scale: ...}     # optional, see preprocess.hpp; the model's own spec wins
+//   calibration: ../cifar10-calib   # optional: dataset of training images that analog runs
+//                                   # calibrate their ranges on (relative to this directory)
 //
 // Relative paths are resolved against the dataset directory. npy images are uint8, float32 or
 // float64 with shape (N,C,H,W) for NCHW, (N,H,W,C) for NHWC, or (N,H,W) for one channel; npy
@@ -38,6 +40,7 @@ struct DatasetInfo {
     Shape sample_shape;              // C, H, W
     int64_t count = 0;               // number of samples
     int64_t classes = 0;             // 0 = unknown
+    std::string calibration;         // dataset of training images to calibrate on ("" = none)
     bool has_preprocessing = false;  // dataset.yaml had a preprocessing section
     PreprocessSpec preprocessing;
     std::vector<std::string> files;  // every file read (dataset.yaml first, then data files and

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "xbarsim/analog_plan.hpp"
 #include "xbarsim/config.hpp"
 #include "xbarsim/dataset.hpp"
 #include "xbarsim/evaluate.hpp"
@@ -19,9 +20,15 @@ nlohmann::json report_header(const std::string& command);
 nlohmann::json describe_model(const Graph& graph, const std::string& path);
 nlohmann::json describe_dataset(const DatasetInfo& info);
 
+// One report for a run of one or more Monte Carlo trials (chip instances). `plan` is null for
+// a digital run; `ranges_source` says where the analog ranges came from.
 nlohmann::json make_run_report(const Config& config, const Graph& graph, const std::string& model_path,
-                               const DatasetInfo& dataset, const PreprocessSpec& preprocess, const EvalResult& result,
-                               const std::string& backend, double load_seconds);
+                               const DatasetInfo& dataset, const PreprocessSpec& preprocess,
+                               const std::vector<EvalResult>& trials, const std::string& backend, double load_seconds,
+                               const AnalogPlan* plan, const std::string& ranges_source);
+
+// Per-layer analog settings and ranges, for reports.
+nlohmann::json describe_plan(const AnalogPlan& plan);
 
 // Converts YAML (resolved config, preprocessing) to JSON for reports.
 nlohmann::json yaml_to_json(const YAML::Node& node);

@@ -28,8 +28,12 @@ AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const Ma
     : map_(mapping), n_(n_out), k_(k_in) {
     validate(map_);
     const auto count = static_cast<size_t>(n_ * k_);
-    for (size_t i = 0; i < count; ++i) w_max_ = std::max(w_max_, std::fabs(w[i]));
-    if (w_max_ == 0.0f) w_max_ = 1.0f;  // an all-zero matrix: any scale maps it to zero conductance
+    if (map_.w_max > 0.0f) {
+        w_max_ = map_.w_max;
+    } else {
+        for (size_t i = 0; i < count; ++i) w_max_ = std::max(w_max_, std::fabs(w[i]));
+        if (w_max_ == 0.0f) w_max_ = 1.0f;  // an all-zero matrix: any scale maps it to zero conductance
+    }
     const float gmin = map_.g_min;
     const bool sliced = map_.slices > 1;
     const bool offset = map_.mapping == Mapping::Offset;
@@ -84,13 +88,27 @@ std::vector<float> AnalogMatrix::quantized_weights() const {
 }
 
 void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y) const {
+    mvm(x, m, input, adc_spec, y, nullptr);
+}
+
+void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq) {
     if (!(input.range > 0.0f)) throw Error("analog mvm: input range must be positive");
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) xq[i] = dac(x[i], input.range, input.bits, input.is_signed);
+}
+
+void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
+                       const PartialSumObserver& observer) const {
+    std::vector<float> xq(static_cast<size_t>(k_ * m));
+    dac_all(x, k_ * m, input, xq.data());
+    mvm_quantized(xq.data(), m, input, adc_spec, y, observer);
+}
+
+void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
+                                 const PartialSumObserver& observer) const {
     const auto slices = static_cast<size_t>(this->slices());
     if (adc_spec.bits > 0 && (adc_spec.hi.empty() || (adc_spec.hi.size() != 1 && adc_spec.hi.size() != slices)))
         throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
-    // DAC: normalized input codes.
-    std::vector<float> xq(static_cast<size_t>(k_ * m));
-    for (size_t i = 0; i < xq.size(); ++i) xq[i] = dac(x[i], input.range, input.bits, input.is_signed);
 
     // Digital recombination: each slice's ADC output a contributes factor_s * (a - base * sum(x)),
     // plus constant * sum over all x (offset zero point), all times W_max * input range.
@@ -102,8 +120,12 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
     const float constant = offset && sliced ? -static_cast<float>(int64_t{1} << (map_.weight_bits - 1)) / n_levels : 0.0f;
 
     const int64_t rows = map_.array_rows;
-    std::vector<float> part(static_cast<size_t>(n_ * m)), colsum(static_cast<size_t>(m));
-    std::vector<double> acc(static_cast<size_t>(n_ * m), 0.0);
+    std::vector<float>& part = scratch_part_;
+    std::vector<float>& colsum = scratch_colsum_;
+    std::vector<double>& acc = scratch_acc_;
+    part.resize(static_cast<size_t>(n_ * m));
+    colsum.assign(static_cast<size_t>(m), 0.0f);
+    acc.assign(static_cast<size_t>(n_ * m), 0.0);
     for (size_t s = 0; s < slices; ++s) {
         const float factor = sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
                                     : (offset ? 2.0f : 1.0f) / dg;
@@ -118,13 +140,15 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
         for (int64_t r0 = 0; r0 < k_; r0 += rows) {
             const int64_t nr = std::min(rows, k_ - r0);
             // part[n x m] = G_s[:, r0:r0+nr] . xq[r0:r0+nr, :] — every column of every array block at once.
-            cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xq.data() + r0 * m, m, 0.0f, part.data(), m,
+            cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xq + r0 * m, m, 0.0f, part.data(), m,
                        nullptr);
+            if (observer) observer(static_cast<int>(s), part.data(), n_ * m);
             if (base != 0.0f) {
                 std::fill(colsum.begin(), colsum.end(), 0.0f);
                 for (int64_t j = r0; j < r0 + nr; ++j)
-                    for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[static_cast<size_t>(j * m + c)];
+                    for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
             }
+#pragma omp parallel for schedule(static)
             for (int64_t o = 0; o < n_; ++o)
                 for (int64_t c = 0; c < m; ++c) {
                     const size_t i = static_cast<size_t>(o * m + c);
@@ -136,12 +160,14 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
     if (constant != 0.0f) {
         std::fill(colsum.begin(), colsum.end(), 0.0f);
         for (int64_t j = 0; j < k_; ++j)
-            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[static_cast<size_t>(j * m + c)];
+            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
         for (int64_t o = 0; o < n_; ++o)
             for (int64_t c = 0; c < m; ++c) acc[static_cast<size_t>(o * m + c)] += constant * colsum[static_cast<size_t>(c)];
     }
     const double scale = static_cast<double>(w_max_) * input.range;
-    for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<float>(acc[i] * scale);
+    const auto total_out = static_cast<int64_t>(acc.size());
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < total_out; ++i) y[i] = static_cast<float>(acc[static_cast<size_t>(i)] * scale);
 }
 
 }  // namespace xbarsim::analog

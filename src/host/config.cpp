@@ -10,11 +10,11 @@ Config load_config(const std::string& path) {
     Config c;
     c.source = path;
     if (!root.IsDefined() || root.IsNull()) return c;
-    yaml_check_keys(path, root, "", {"name", "description", "run"});
+    yaml_check_keys(path, root, "", {"name", "description", "run", "analog", "device", "layers"});
     c.name = yaml_string(path, root, "name", c.name);
     c.description = yaml_string(path, root, "description", c.description);
     const YAML::Node run = root["run"];
-    yaml_check_keys(path, run, "run", {"backend", "batch_size", "images", "threads"});
+    yaml_check_keys(path, run, "run", {"backend", "batch_size", "images", "threads", "trials", "seed"});
     c.run.backend = yaml_string(path, run, "backend", c.run.backend, "run");
     if (c.run.backend != "cpu") yaml_fail(path, run["backend"], "run.backend", "unknown backend '" + c.run.backend + "' (available: cpu)");
     c.run.batch_size = yaml_int(path, run, "batch_size", c.run.batch_size, "run");
@@ -23,6 +23,12 @@ Config load_config(const std::string& path) {
     if (c.run.images < 0) yaml_fail(path, run["images"], "run.images", "must be 0 (all) or positive");
     c.run.threads = yaml_int(path, run, "threads", c.run.threads, "run");
     if (c.run.threads < 0) yaml_fail(path, run["threads"], "run.threads", "must be 0 (all cores) or positive");
+    c.run.trials = yaml_int(path, run, "trials", c.run.trials, "run");
+    if (c.run.trials < 1) yaml_fail(path, run["trials"], "run.trials", "must be at least 1");
+    const int64_t seed = yaml_int(path, run, "seed", static_cast<int64_t>(c.run.seed), "run");
+    if (seed < 0) yaml_fail(path, run["seed"], "run.seed", "must not be negative");
+    c.run.seed = static_cast<uint64_t>(seed);
+    c.analog = parse_analog_config(root, path);
     return c;
 }
 
@@ -34,6 +40,9 @@ YAML::Node config_to_yaml(const Config& c) {
     n["run"]["batch_size"] = c.run.batch_size;
     n["run"]["images"] = c.run.images;
     n["run"]["threads"] = c.run.threads;
+    n["run"]["trials"] = c.run.trials;
+    n["run"]["seed"] = c.run.seed;
+    n["analog"] = analog_to_yaml(c.analog);
     return n;
 }
 

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "cpu_analog_layer.hpp"
 #include "cpu_ops.hpp"
+#include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
@@ -30,8 +32,12 @@ public:
 
     std::string name() const override { return "cpu"; }
 
-    void load(const Graph& graph) override {
+    void load(const Graph& graph, const AnalogPlan* plan) override {
         graph_ = &graph;
+        plan_ = plan;
+        analog_.clear();
+        analog_.resize(graph.nodes.size());
+        programmed_ = false;
         const size_t n_nodes = graph.nodes.size();
         // last_use[v] = index of the last node reading v; graph outputs are kept to the end.
         last_use_.assign(graph.values.size(), -1);
@@ -58,10 +64,20 @@ public:
     }
 
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
+    void observe(MvmObserver* observer) override { observer_ = observer; }
+
+    void program(uint32_t) override {
+        if (!graph_) throw Error("cpu backend: program() called before load()");
+        if (!plan_ || programmed_) return;  // ideal devices: one programming serves every trial
+        for (const auto& l : plan_->layers)
+            analog_[l.node] = std::make_unique<cpu::AnalogLayer>(graph_->value(graph_->nodes[l.node].inputs[1]).data, l);
+        programmed_ = true;
+    }
 
     using Backend::forward;
     std::vector<Tensor> forward(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) override {
         if (!graph_) throw Error("cpu backend: forward() called before load()");
+        if (plan_ && !programmed_) program(0);
         const Graph& g = *graph_;
         if (inputs.size() != g.inputs.size())
             throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
@@ -92,6 +108,7 @@ public:
         for (size_t i = 0; i < g.nodes.size(); ++i) {
             if (done[i]) continue;  // an activation already applied as an epilogue
             const Node& node = g.nodes[i];
+            current_ = i;
             std::vector<Shape> shapes;
             for (int id : node.inputs) shapes.push_back(get(id).shape);
             Tensor out = allocate(infer_shape(node, shapes, g.import_batch));
@@ -124,11 +141,24 @@ public:
 
 private:
     const Graph* graph_ = nullptr;
+    const AnalogPlan* plan_ = nullptr;
+    std::vector<std::unique_ptr<cpu::AnalogLayer>> analog_;  // per node; null for digital nodes
+    bool programmed_ = false;
+    MvmObserver* observer_ = nullptr;
     std::vector<int> last_use_;
     std::vector<int> fused_activation_;  // per node: index of the Relu/Clip fused into it, or -1
     std::vector<std::vector<float>> pool_;  // buffers of freed activations, reused for new outputs
     std::vector<GemmShape>* log_ = nullptr;
     cpu::Workspace workspace_;
+    size_t current_ = 0;  // index of the node being run
+
+    cpu::MvmHooks hooks() const {
+        cpu::MvmHooks h;
+        h.product = analog_.empty() ? nullptr : analog_[current_].get();
+        h.observer = observer_;
+        h.node = current_;
+        return h;
+    }
 
     // An output tensor of `shape`, reusing the smallest pooled buffer that is large enough.
     // Contents are unspecified: every op writes its whole output.
@@ -152,8 +182,8 @@ private:
         const auto& in = n.inputs;
         auto opt = [&](size_t i) -> const Tensor* { return in.size() > i ? &get(in[i]) : nullptr; };
         switch (n.op) {
-        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, workspace_, log_, ep); return;
-        case OpType::Linear: cpu::linear(get(in[0]), get(in[1]), opt(2), out, log_, ep); return;
+        case OpType::Conv: cpu::conv2d(get(in[0]), get(in[1]), opt(2), n.attrs, out, workspace_, log_, ep, hooks()); return;
+        case OpType::Linear: cpu::linear(get(in[0]), get(in[1]), opt(2), out, workspace_, log_, ep, hooks()); return;
         case OpType::MatMul: cpu::matmul(get(in[0]), get(in[1]), out, log_); return;
         case OpType::Gemm: cpu::gemm(get(in[0]), get(in[1]), opt(2), n.attrs, out, log_); return;
         case OpType::Add:

@@ -42,10 +42,17 @@ void im2col(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0
                     continue;
                 }
                 const float* srow = src + ih * g.in_w;
-                for (int64_t ow = 0; ow < g.out_w; ++ow) {
-                    const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-                    drow[ow] = (iw >= 0 && iw < g.in_w) ? srow[iw] : 0.0f;
+                // Output columns whose input column lies inside the image: [lo, hi).
+                const int64_t off = kw * g.dilation_w - g.pad_left;
+                const int64_t lo = std::clamp<int64_t>((-off + g.stride_w - 1) / g.stride_w, 0, g.out_w);
+                const int64_t hi = std::clamp<int64_t>((g.in_w - off + g.stride_w - 1) / g.stride_w, lo, g.out_w);
+                std::fill(drow, drow + lo, 0.0f);
+                if (g.stride_w == 1) {
+                    std::memcpy(drow + lo, srow + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+                } else {
+                    for (int64_t ow = lo; ow < hi; ++ow) drow[ow] = srow[ow * g.stride_w + off];
                 }
+                std::fill(drow + hi, drow + g.out_w, 0.0f);
             }
         }
     }
@@ -58,7 +65,7 @@ constexpr int64_t kMaxColumnsBuffer = int64_t{1} << 20;
 }  // namespace
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            Workspace& ws, std::vector<GemmShape>* log, Epilogue ep) {
+            Workspace& ws, std::vector<GemmShape>* log, Epilogue ep, const MvmHooks& hooks) {
     const int64_t batch = x.dim(0), channels = x.dim(1), n_out = w.dim(0);
     const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
     const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
@@ -66,16 +73,22 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>(k * ohw, 1), 1, batch);
     float* cols = ws.get(0, static_cast<size_t>(k * chunk * ohw));
     float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
+    const float* transformed = hooks.product ? hooks.product->transform_input(x) : nullptr;
+    const float* input = transformed ? transformed : x.ptr();
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         const int64_t nb = std::min(chunk, batch - b0);
         for (int64_t grp = 0; grp < groups; ++grp) {
-            im2col(x.ptr(), channels, grp * cg, cg, b0, nb, g, cols);
+            im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
             // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]. With one sample per chunk its
             // layout is the output's, so the GEMM writes the output directly.
             float* dst0 = out.ptr() + (b0 * n_out + grp * ng) * ohw;
             float* target = nb == 1 ? dst0 : prod;
-            sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
-                  nb * ohw, log);
+            if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
+            if (hooks.product)
+                hooks.product->multiply(grp, cols, nb * ohw, target);
+            else
+                sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
+                      nb * ohw, log);
 #pragma omp parallel for collapse(2) schedule(static)
             for (int64_t b = 0; b < nb; ++b)
                 for (int64_t o = 0; o < ng; ++o) {
@@ -89,10 +102,28 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     }
 }
 
-void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log,
-            Epilogue ep) {
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, Workspace& ws,
+            std::vector<GemmShape>* log, Epilogue ep, const MvmHooks& hooks) {
     const int64_t n = w.dim(0), k = w.dim(1), m = x.size() / k;
-    sgemm(false, true, m, n, k, 1.0f, x.ptr(), k, w.ptr(), k, 0.0f, out.ptr(), n, log);
+    if (hooks.observer || hooks.product) {
+        // Hooks take input vectors as columns: cols [k x m] = x^T, products [n x m] back to [m x n].
+        float* cols = ws.get(0, static_cast<size_t>(k * m));
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < k; ++j) cols[j * m + r] = x.data[static_cast<size_t>(r * k + j)];
+        if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, 0, cols, k, m);
+        const float* t = hooks.product ? hooks.product->transform_input(x) : nullptr;
+        if (t)
+            for (int64_t r = 0; r < m; ++r)
+                for (int64_t j = 0; j < k; ++j) cols[j * m + r] = t[r * k + j];
+    }
+    if (hooks.product) {
+        float* prod = ws.get(1, static_cast<size_t>(n * m));
+        hooks.product->multiply(0, ws.get(0, static_cast<size_t>(k * m)), m, prod);
+        for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < n; ++j) out.data[static_cast<size_t>(r * n + j)] = prod[j * m + r];
+    } else {
+        sgemm(false, true, m, n, k, 1.0f, x.ptr(), k, w.ptr(), k, 0.0f, out.ptr(), n, log);
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < m; ++r)
         for (int64_t j = 0; j < n; ++j) {

@@ -33,10 +33,28 @@ struct Epilogue {
     float hi = 3.402823466e38f;
 };
 
+// Computes out [n x m] = W_group . cols [k x m] for one Conv group (or a Linear layer, group 0)
+// in place of the digital GEMM: the analog layers implement it.
+class GroupProduct {
+public:
+    virtual ~GroupProduct() = default;
+    virtual void multiply(int64_t group, const float* cols, int64_t m, float* out) = 0;
+    // An element-wise transform of the op's input applied before im2col (the analog DAC), or
+    // null for none. The result has the input's size and stays valid until the next call.
+    virtual const float* transform_input(const Tensor& x) { (void)x; return nullptr; }
+};
+
+// How an MVM op computes its products and who watches its inputs (both optional).
+struct MvmHooks {
+    GroupProduct* product = nullptr;   // null: digital GEMM with the weights
+    MvmObserver* observer = nullptr;
+    size_t node = 0;                   // node index, for the observer
+};
+
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,
-            Workspace& ws, std::vector<GemmShape>* log, Epilogue epilogue = {});
-void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, std::vector<GemmShape>* log,
-            Epilogue epilogue = {});
+            Workspace& ws, std::vector<GemmShape>* log, Epilogue epilogue = {}, const MvmHooks& hooks = {});
+void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, Workspace& ws,
+            std::vector<GemmShape>* log, Epilogue epilogue = {}, const MvmHooks& hooks = {});
 void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape>* log);
 void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,
           std::vector<GemmShape>* log);

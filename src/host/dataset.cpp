@@ -125,7 +125,8 @@ std::unique_ptr<Dataset> open_dataset(const std::string& dir_in) {
     spec.root = load_yaml_file(y);
     const YAML::Node& root = spec.root;
     yaml_check_keys(y, root, "",
-                    {"name", "format", "images", "labels", "shape", "layout", "count", "classes", "preprocessing"});
+                    {"name", "format", "images", "labels", "shape", "layout", "count", "classes", "preprocessing",
+                     "calibration"});
 
     DatasetInfo& info = spec.info;
     info.dir = dir;
@@ -181,6 +182,10 @@ std::unique_ptr<Dataset> open_dataset(const std::string& dir_in) {
         yaml_fail(y, root["classes"], "classes", "must be > 0");
     if (cifar && spec.classes == 0) spec.classes = 10;
     info.classes = spec.classes;
+
+    // A sibling dataset of training images for calibrating analog ranges (never the test images).
+    const std::string calib = yaml_string(y, root, "calibration", "");
+    if (!calib.empty()) info.calibration = (fs::path(dir) / calib).lexically_normal().string();
 
     const YAML::Node pre = root["preprocessing"];
     if (pre.IsDefined()) {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/stats.hpp"
 #include "xbarsim/version.hpp"
 
 namespace xbarsim {
@@ -68,9 +69,28 @@ nlohmann::json describe_dataset(const DatasetInfo& info) {
             {"sample_shape", info.sample_shape}};
 }
 
+nlohmann::json describe_plan(const AnalogPlan& plan) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : plan.layers) {
+        nlohmann::json j = yaml_to_json(layer_to_yaml(l.config));
+        j["name"] = l.name;
+        j["groups"] = l.groups;
+        j["rows"] = l.rows;
+        j["cols"] = l.cols;
+        j["arrays_per_slice"] = l.groups * ((l.rows + l.config.mapping.array_rows - 1) / l.config.mapping.array_rows) *
+                                ((l.cols + l.config.mapping.array_cols - 1) / l.config.mapping.array_cols);
+        j["input_range_value"] = l.input_range;
+        j["input_signed"] = l.input_signed;
+        j["adc_range_per_slice"] = l.adc_range;
+        layers.push_back(j);
+    }
+    return layers;
+}
+
 nlohmann::json make_run_report(const Config& config, const Graph& graph, const std::string& model_path,
-                               const DatasetInfo& dataset, const PreprocessSpec& preprocess, const EvalResult& result,
-                               const std::string& backend, double load_seconds) {
+                               const DatasetInfo& dataset, const PreprocessSpec& preprocess,
+                               const std::vector<EvalResult>& trials, const std::string& backend, double load_seconds,
+                               const AnalogPlan* plan, const std::string& ranges_source) {
     nlohmann::json j = report_header("run");
     j["config"] = yaml_to_json(config_to_yaml(config));
     j["config_source"] = config.source;
@@ -80,14 +100,32 @@ nlohmann::json make_run_report(const Config& config, const Graph& graph, const s
     pre["source"] = preprocess.source;
     j["preprocessing"] = pre;
     j["backend"] = {{"name", backend}, {"threads", omp_get_max_threads()}};
-    j["results"] = {{"images", result.images},
-                    {"top1", result.top1()},
-                    {"top5", result.top5()},
-                    {"top1_correct", result.top1_correct},
-                    {"top5_correct", result.top5_correct}};
+    if (plan) j["analog"] = {{"ranges", ranges_source}, {"seed", plan->seed}, {"layers", describe_plan(*plan)}};
+    std::vector<double> top1, top5;
+    nlohmann::json per_trial = nlohmann::json::array();
+    double seconds = 0;
+    for (size_t t = 0; t < trials.size(); ++t) {
+        const auto& r = trials[t];
+        top1.push_back(r.top1());
+        top5.push_back(r.top5());
+        seconds += r.seconds;
+        per_trial.push_back({{"trial", t}, {"top1", r.top1()}, {"top5", r.top5()}, {"top1_correct", r.top1_correct},
+                             {"top5_correct", r.top5_correct}, {"seconds", r.seconds}});
+    }
+    auto summary = [](const std::vector<double>& v) {
+        const TrialSummary s = summarize(v);
+        return nlohmann::json{{"mean", s.mean}, {"std", s.std}, {"ci95", {s.ci95_low, s.ci95_high}}};
+    };
+    const EvalResult& first = trials.at(0);
+    j["results"] = {{"images", first.images},
+                    {"trials", trials.size()},
+                    {"top1", summary(top1)},
+                    {"top5", summary(top5)},
+                    {"per_trial", per_trial}};
+    const double images = static_cast<double>(first.images) * static_cast<double>(trials.size());
     j["timing"] = {{"load_seconds", load_seconds},
-                   {"eval_seconds", result.seconds},
-                   {"images_per_second", result.images_per_second()}};
+                   {"eval_seconds", seconds},
+                   {"images_per_second", seconds > 0 ? images / seconds : 0.0}};
     return j;
 }
 

@@ -6,6 +6,7 @@
 // Devices are ideal here (programmed conductance = target); device models plug in at
 // programming and read time. The element-wise math is the shared code of quantize.hpp.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "xbarsim/analog/quantize.hpp"
@@ -22,6 +23,7 @@ struct MatrixMapping {
     int64_t array_rows = 1152;    // R: inputs per array
     int64_t array_cols = 256;     // C: outputs per array (per array pair for differential)
     float g_min = 0.0f;           // g_min = 1 / on-off ratio
+    float w_max = 0.0f;           // weight full scale; 0 = max |W| (larger weights are clipped)
 };
 
 struct InputSpec {
@@ -29,6 +31,9 @@ struct InputSpec {
     float range = 1.0f;    // x is divided by this before the DAC (clipped to [-1,1] or [0,1])
     bool is_signed = true; // false: inputs are known non-negative (e.g. after ReLU)
 };
+
+// Applies the DAC to `count` values (normalized outputs of analog::dac).
+void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq);
 
 // ADC of every array column: bits, and per weight slice the range [lo, hi] in normalized array
 // output units (1 = one cell at g = 1 driven at |x| = 1). bits = 0: ideal.
@@ -45,6 +50,17 @@ public:
 
     // y [n_out x m] = analog(W) . x [k_in x m] (both row-major; columns are input vectors).
     void mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y) const;
+
+    // Sees every array's column outputs before its ADC: slice, and `count` values. Calibration
+    // uses it to size ADC ranges.
+    using PartialSumObserver = std::function<void(int slice, const float* values, int64_t count)>;
+    void mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
+             const PartialSumObserver& observer) const;
+
+    // The same product for inputs already through the DAC (values of dac(x, input)): a Conv's
+    // input is quantized once before im2col instead of once per kernel tap.
+    void mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
+                       const PartialSumObserver& observer = nullptr) const;
 
     int slices() const { return static_cast<int>(g_.size()); }
     int slice_bits() const { return slice_bits_; }
@@ -64,6 +80,9 @@ private:
     std::vector<int32_t> codes_;        // q per weight (empty for continuous weights)
     std::vector<float> w_norm_;         // clipped W / W_max (continuous weights only)
     std::vector<std::vector<float>> g_; // per slice, effective conductances
+    // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
+    mutable std::vector<float> scratch_part_, scratch_colsum_;
+    mutable std::vector<double> scratch_acc_;
 };
 
 }  // namespace xbarsim::analog

@@ -1,8 +1,10 @@
-// `xbarsim run`: evaluate a model on a dataset, print accuracy and throughput, write a report.
+// `xbarsim run`: evaluate a model on a dataset — digitally, or with its MVM layers on simulated
+// crossbars over one or more Monte Carlo trials — print accuracy and throughput, write a report.
 #include <chrono>
 #include <cstdio>
 #include <memory>
 
+#include "analog_setup.hpp"
 #include "commands.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/config.hpp"
@@ -11,6 +13,7 @@
 #include "xbarsim/file_util.hpp"
 #include "xbarsim/onnx_import.hpp"
 #include "xbarsim/report.hpp"
+#include "xbarsim/stats.hpp"
 
 namespace xbarsim::cli {
 
@@ -18,8 +21,9 @@ namespace {
 
 struct RunArgs {
     std::string model, data, config, out;
-    int64_t images = -1, batch = -1, threads = -1;
+    int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1;
     bool quiet = false;
+    AnalogArgs analog;
 };
 
 void run(const RunArgs& a) {
@@ -29,28 +33,58 @@ void run(const RunArgs& a) {
     if (a.images >= 0) config.run.images = a.images;
     if (a.batch > 0) config.run.batch_size = a.batch;
     if (a.threads >= 0) config.run.threads = a.threads;
+    if (a.trials > 0) config.run.trials = a.trials;
+    if (a.seed >= 0) config.run.seed = static_cast<uint64_t>(a.seed);
 
     const Graph graph = load_onnx(a.model);
     auto dataset = open_dataset(a.data);
     check_dataset_matches_model(graph, dataset->info());
     const PreprocessSpec pre = resolve_preprocess(graph, dataset->info());
+    const auto analog = prepare_analog(graph, config, &dataset->info(), a.analog, !a.quiet);
     auto backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
-    backend->load(graph);
+    backend->load(graph, analog ? &analog->plan : nullptr);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const EvalResult r = evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet});
     std::printf("model     %s\n", a.model.c_str());
-    std::printf("dataset   %s (%lld of %lld samples)\n", a.data.c_str(), static_cast<long long>(r.images),
-                static_cast<long long>(dataset->size()));
     std::printf("config    %s (%s)\n", config.name.c_str(), config.source.c_str());
     std::printf("backend   %s\n", backend->name().c_str());
-    std::printf("top-1     %.2f %%  (%lld/%lld)\n", 100.0 * r.top1(), static_cast<long long>(r.top1_correct),
-                static_cast<long long>(r.images));
-    std::printf("top-5     %.2f %%  (%lld/%lld)\n", 100.0 * r.top5(), static_cast<long long>(r.top5_correct),
-                static_cast<long long>(r.images));
-    std::printf("speed     %.1f images/s  (%.2f s)\n", r.images_per_second(), r.seconds);
+    if (analog)
+        std::printf("analog    %zu of the MVM layers on crossbars, ranges: %s\n", analog->plan.layers.size(),
+                    analog->ranges_source.c_str());
+    std::vector<EvalResult> trials;
+    for (int64_t t = 0; t < config.run.trials; ++t) {
+        backend->program(static_cast<uint32_t>(t));
+        trials.push_back(evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet}));
+        const EvalResult& r = trials.back();
+        if (config.run.trials > 1)
+            std::printf("trial %-3lld top-1 %.2f %%  top-5 %.2f %%\n", static_cast<long long>(t), 100.0 * r.top1(),
+                        100.0 * r.top5());
+    }
+    const EvalResult& r = trials.front();
+    std::printf("dataset   %s (%lld of %lld samples)\n", a.data.c_str(), static_cast<long long>(r.images),
+                static_cast<long long>(dataset->size()));
+    if (trials.size() == 1) {
+        std::printf("top-1     %.2f %%  (%lld/%lld)\n", 100.0 * r.top1(), static_cast<long long>(r.top1_correct),
+                    static_cast<long long>(r.images));
+        std::printf("top-5     %.2f %%  (%lld/%lld)\n", 100.0 * r.top5(), static_cast<long long>(r.top5_correct),
+                    static_cast<long long>(r.images));
+    } else {
+        std::vector<double> top1, top5;
+        for (const auto& t : trials) {
+            top1.push_back(100.0 * t.top1());
+            top5.push_back(100.0 * t.top5());
+        }
+        const auto s1 = summarize(top1), s5 = summarize(top5);
+        std::printf("top-1     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f] over %zu trials\n", s1.mean, s1.std, s1.ci95_low,
+                    s1.ci95_high, trials.size());
+        std::printf("top-5     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f]\n", s5.mean, s5.std, s5.ci95_low, s5.ci95_high);
+    }
+    double seconds = 0;
+    for (const auto& t : trials) seconds += t.seconds;
+    std::printf("speed     %.1f images/s  (%.2f s)\n", static_cast<double>(r.images * config.run.trials) / seconds, seconds);
     if (!a.out.empty()) {
-        const auto report = make_run_report(config, graph, a.model, dataset->info(), pre, r, backend->name(), load_s);
+        const auto report = make_run_report(config, graph, a.model, dataset->info(), pre, trials, backend->name(), load_s,
+                                            analog ? &analog->plan : nullptr, analog ? analog->ranges_source : "");
         write_file_atomic(a.out, report.dump(2) + "\n");
         std::printf("report    %s\n", a.out.c_str());
     }
@@ -66,6 +100,9 @@ Command add_run(CLI::App& app) {
     app.add_option("--images", a->images, "Evaluate only the first N samples (0 = all; overrides run.images)");
     app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(CLI::PositiveNumber);
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(CLI::NonNegativeNumber);
+    app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(CLI::PositiveNumber);
+    app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(CLI::NonNegativeNumber);
+    add_analog_options(app, a->analog);
     app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)");
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { run(*a); };

@@ -13,5 +13,6 @@ Command add_run(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_devices(CLI::App& app);
+Command add_calibrate(CLI::App& app);
 
 }  // namespace xbarsim::cli

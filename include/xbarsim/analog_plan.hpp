@@ -1,0 +1,61 @@
+#pragma once
+// Which MVM layers of a graph run on crossbars, with which settings and ranges. Built from a
+// Graph and an AnalogConfig; ranges that are "calibrated" are filled by calibrate() or read from a
+// ranges file (`xbarsim calibrate` writes one, `xbarsim run --ranges` reads it).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "xbarsim/analog_config.hpp"
+#include "xbarsim/backend.hpp"
+#include "xbarsim/dataset.hpp"
+#include "xbarsim/graph.hpp"
+#include "xbarsim/preprocess.hpp"
+
+namespace xbarsim {
+
+struct AnalogLayerPlan {
+    size_t node = 0;              // index into Graph::nodes
+    std::string name;
+    int mvm_index = 0;            // position among the graph's MVM layers
+    AnalogLayerConfig config;
+    int64_t groups = 1;           // Conv groups, each its own matrix
+    int64_t rows = 0, cols = 0;   // per group: K inputs x N outputs
+    int slices = 1;               // weight slices actually used
+    // Ranges (filled from config, calibration or a ranges file).
+    float input_range = 0.0f;     // full scale of the DAC
+    bool input_signed = true;
+    std::vector<float> adc_range; // per slice, normalized array-output units
+    bool calibrated = false;
+};
+
+struct AnalogPlan {
+    std::vector<AnalogLayerPlan> layers;  // analog layers only, in graph order
+    analog::DeviceParams device;
+    uint64_t seed = 1;
+    bool needs_calibration() const;       // some range is still to be measured
+    const AnalogLayerPlan* find(size_t node) const;
+};
+
+// Resolves every MVM layer's settings; layers kept digital are left out. Explicit and "max"
+// ranges are filled in where they need no data.
+AnalogPlan make_analog_plan(const Graph& graph, const AnalogConfig& config, uint64_t seed);
+
+struct CalibrationOptions {
+    int64_t images = 500;  // calibration samples
+    int64_t batch = 64;
+    bool progress = true;
+};
+
+// Measures the calibrated ranges on `dataset` (training images, never the ones accuracy is
+// reported on): input ranges from the digital network's activations, then ADC ranges from the
+// ideal arrays' outputs for those inputs, as percentiles of |value| with streaming histograms.
+void calibrate(const Graph& graph, AnalogPlan& plan, Dataset& dataset, const PreprocessSpec& preprocess,
+               const CalibrationOptions& options);
+
+// Ranges file (YAML): per layer name, input range, input sign and ADC range per slice.
+void save_ranges(const AnalogPlan& plan, const std::string& path, const std::string& provenance);
+// Fills the plan's ranges from a file; every analog layer must be present (error names it).
+void load_ranges(AnalogPlan& plan, const std::string& path);
+
+}  // namespace xbarsim

@@ -1,0 +1,231 @@
+#include "xbarsim/analog_plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "xbarsim/analog/analog_matrix.hpp"
+#include "xbarsim/batch_stream.hpp"
+#include "xbarsim/error.hpp"
+#include "xbarsim/file_util.hpp"
+#include "xbarsim/progress.hpp"
+#include "xbarsim/streaming_histogram.hpp"
+#include "xbarsim/yaml_util.hpp"
+
+namespace xbarsim {
+
+bool AnalogPlan::needs_calibration() const {
+    return std::any_of(layers.begin(), layers.end(), [](const AnalogLayerPlan& l) { return !l.calibrated; });
+}
+
+const AnalogLayerPlan* AnalogPlan::find(size_t node) const {
+    for (const auto& l : layers)
+        if (l.node == node) return &l;
+    return nullptr;
+}
+
+namespace {
+
+int slices_used(const AnalogLayerConfig& c) { return c.mapping.weight_bits > 0 ? c.mapping.slices : 1; }
+
+// Fills what needs no data: explicit values, and the ADC's "max" (the largest array output:
+// every row at full conductance and full input, i.e. +-rows in normalized units).
+void fill_static_ranges(AnalogLayerPlan& l) {
+    const auto& c = l.config;
+    if (c.input_range.mode == RangeMode::Value) l.input_range = c.input_range.value;
+    if (c.input_sign != InputSign::Auto) l.input_signed = c.input_sign == InputSign::Signed;
+    l.adc_range.assign(static_cast<size_t>(l.slices), 0.0f);
+    if (c.adc_range.mode == RangeMode::Value) std::fill(l.adc_range.begin(), l.adc_range.end(), c.adc_range.value);
+    if (c.adc_range.mode == RangeMode::Max)
+        std::fill(l.adc_range.begin(), l.adc_range.end(), static_cast<float>(std::min(c.mapping.array_rows, l.rows)));
+    if (c.adc_bits == 0) std::fill(l.adc_range.begin(), l.adc_range.end(), 0.0f);  // ideal ADC: no range
+    const bool input_known = c.input_range.mode == RangeMode::Value && c.input_sign != InputSign::Auto;
+    const bool adc_known = c.adc_bits == 0 || c.adc_range.mode != RangeMode::Calibrated;
+    l.calibrated = input_known && adc_known;
+}
+
+}  // namespace
+
+AnalogPlan make_analog_plan(const Graph& graph, const AnalogConfig& config, uint64_t seed) {
+    AnalogPlan plan;
+    plan.device = config.device;
+    plan.seed = seed;
+    std::vector<size_t> mvm;
+    for (size_t i = 0; i < graph.nodes.size(); ++i)
+        if (is_mvm_layer(graph.nodes[i].op)) mvm.push_back(i);
+    for (size_t j = 0; j < mvm.size(); ++j) {
+        const Node& n = graph.nodes[mvm[j]];
+        AnalogLayerPlan l;
+        l.node = mvm[j];
+        l.name = n.name;
+        l.mvm_index = static_cast<int>(j);
+        l.config = resolve_layer(config, n.name, l.mvm_index, static_cast<int>(mvm.size()));
+        if (!l.config.analog) continue;
+        const Shape& w = graph.value(n.inputs[1]).shape;
+        l.groups = n.op == OpType::Conv ? n.attrs.group : 1;
+        l.cols = w[0] / l.groups;
+        l.rows = n.op == OpType::Conv ? w[1] * w[2] * w[3] : w[1];
+        l.slices = slices_used(l.config);
+        if (l.config.weight_range == WeightRange::Percentile) {
+            // Weight full scale at a percentile of |W| over the whole layer; larger weights clip.
+            std::vector<float> a(graph.value(n.inputs[1]).data.data);
+            for (auto& v : a) v = std::fabs(v);
+            const auto k = static_cast<size_t>(std::ceil(l.config.weight_percentile / 100.0 * static_cast<double>(a.size())));
+            std::nth_element(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(std::max<size_t>(k, 1) - 1), a.end());
+            l.config.mapping.w_max = a[std::max<size_t>(k, 1) - 1];
+        }
+        fill_static_ranges(l);
+        plan.layers.push_back(std::move(l));
+    }
+    return plan;
+}
+
+namespace {
+
+// Pass 1: |input| statistics of every analog layer (all groups together).
+class InputStats final : public MvmObserver {
+public:
+    explicit InputStats(const AnalogPlan& plan) {
+        for (const auto& l : plan.layers) hist_.emplace(l.node, StreamingHistogram());
+    }
+    void on_mvm_input(size_t node, int64_t, const float* cols, int64_t k, int64_t m) override {
+        auto it = hist_.find(node);
+        if (it != hist_.end()) it->second.add(cols, k * m);
+    }
+    const StreamingHistogram& at(size_t node) const { return hist_.at(node); }
+
+private:
+    std::map<size_t, StreamingHistogram> hist_;
+};
+
+// Pass 2: the ideal arrays' column outputs before the ADC, per layer and slice, for the inputs
+// the DAC produces with the ranges of pass 1.
+class ArrayOutputStats final : public MvmObserver {
+public:
+    ArrayOutputStats(const Graph& g, const AnalogPlan& plan) : plan_(plan) {
+        for (const auto& l : plan.layers) {
+            if (l.config.adc_bits == 0 || l.config.adc_range.mode != RangeMode::Calibrated) continue;
+            auto& entry = layers_[l.node];
+            entry.plan = &l;
+            entry.hist.assign(static_cast<size_t>(l.slices), StreamingHistogram());
+            const Tensor& w = g.value(g.nodes[l.node].inputs[1]).data;
+            for (int64_t grp = 0; grp < l.groups; ++grp)
+                entry.matrices.emplace_back(w.ptr() + grp * l.cols * l.rows, l.cols, l.rows, l.config.mapping);
+        }
+    }
+    void on_mvm_input(size_t node, int64_t group, const float* cols, int64_t, int64_t m) override {
+        auto it = layers_.find(node);
+        if (it == layers_.end()) return;
+        auto& e = it->second;
+        analog::InputSpec in;
+        in.bits = e.plan->config.input_bits;
+        in.range = e.plan->input_range;
+        in.is_signed = e.plan->input_signed;
+        out_.resize(static_cast<size_t>(e.plan->cols * m));
+        e.matrices[static_cast<size_t>(group)].mvm(cols, m, in, analog::AdcSpec{}, out_.data(),
+                                                    [&](int s, const float* v, int64_t count) { e.hist[static_cast<size_t>(s)].add(v, count); });
+    }
+    const std::vector<StreamingHistogram>* at(size_t node) const {
+        auto it = layers_.find(node);
+        return it == layers_.end() ? nullptr : &it->second.hist;
+    }
+
+private:
+    struct Entry {
+        const AnalogLayerPlan* plan = nullptr;
+        std::vector<analog::AnalogMatrix> matrices;
+        std::vector<StreamingHistogram> hist;
+    };
+    const AnalogPlan& plan_;
+    std::map<size_t, Entry> layers_;
+    std::vector<float> out_;
+};
+
+void run_pass(const Graph& graph, Dataset& dataset, const PreprocessSpec& preprocess, const CalibrationOptions& o,
+              MvmObserver& observer, const char* label) {
+    auto backend = make_backend("cpu");
+    backend->load(graph);
+    backend->observe(&observer);
+    const Preprocessor pre(preprocess, dataset.info().sample_shape);
+    BatchStreamOptions so;
+    so.batch_size = o.batch;
+    so.limit = o.images;
+    BatchStream stream(dataset, &pre, so);
+    std::optional<ProgressBar> bar;
+    if (o.progress) bar.emplace(stream.num_samples(), label);
+    Batch b;
+    int64_t done = 0;
+    while (stream.next(b)) {
+        backend->forward(b.x);
+        done += b.size();
+        if (bar) bar->update(done);
+    }
+}
+
+}  // namespace
+
+void calibrate(const Graph& graph, AnalogPlan& plan, Dataset& dataset, const PreprocessSpec& preprocess,
+               const CalibrationOptions& options) {
+    if (options.images < 1) throw Error("calibration needs at least one image");
+    InputStats inputs(plan);
+    run_pass(graph, dataset, preprocess, options, inputs, "calibrating inputs");
+    for (auto& l : plan.layers) {
+        const StreamingHistogram& h = inputs.at(l.node);
+        if (l.config.input_sign == InputSign::Auto) l.input_signed = h.saw_negative();
+        if (l.config.input_range.mode == RangeMode::Calibrated) l.input_range = static_cast<float>(h.percentile(l.config.input_range.percentile));
+        if (l.config.input_range.mode == RangeMode::Max) l.input_range = static_cast<float>(h.max());
+        if (!(l.input_range > 0.0f)) l.input_range = 1.0f;  // a layer that only ever saw zeros
+    }
+    ArrayOutputStats outputs(graph, plan);
+    run_pass(graph, dataset, preprocess, options, outputs, "calibrating ADCs");
+    for (auto& l : plan.layers) {
+        if (const auto* hs = outputs.at(l.node))
+            for (size_t s = 0; s < hs->size(); ++s) {
+                const double v = (*hs)[s].percentile(l.config.adc_range.percentile);
+                l.adc_range[s] = v > 0.0 ? static_cast<float>(v) : 1.0f;
+            }
+        l.calibrated = true;
+    }
+}
+
+void save_ranges(const AnalogPlan& plan, const std::string& path, const std::string& provenance) {
+    YAML::Emitter out;
+    out << YAML::Comment("xbarsim calibrated ranges: " + provenance);
+    out << YAML::BeginMap << YAML::Key << "layers" << YAML::Value << YAML::BeginMap;
+    for (const auto& l : plan.layers) {
+        out << YAML::Key << l.name << YAML::Value << YAML::BeginMap;
+        out << YAML::Key << "input_range" << YAML::Value << l.input_range;
+        out << YAML::Key << "input_signed" << YAML::Value << l.input_signed;
+        out << YAML::Key << "adc_range" << YAML::Value << YAML::Flow << l.adc_range;
+        out << YAML::EndMap;
+    }
+    out << YAML::EndMap << YAML::EndMap;
+    write_file_atomic(path, std::string(out.c_str()) + "\n");
+}
+
+void load_ranges(AnalogPlan& plan, const std::string& path) {
+    const YAML::Node root = load_yaml_file(path);
+    yaml_check_keys(path, root, "", {"layers"});
+    const YAML::Node layers = root["layers"];
+    yaml_require_map(path, layers, "layers");
+    for (auto& l : plan.layers) {
+        const YAML::Node e = layers[l.name];
+        if (!e.IsDefined()) throw Error(path + ": no ranges for analog layer '" + l.name + "' (calibrate with the same model and config)");
+        const std::string sec = "layers." + l.name;
+        yaml_check_keys(path, e, sec, {"input_range", "input_signed", "adc_range"});
+        l.input_range = static_cast<float>(yaml_number_required(path, e, "input_range", sec));
+        if (!(l.input_range > 0.0f)) yaml_fail(path, e["input_range"], sec + ".input_range", "must be positive");
+        l.input_signed = yaml_bool(path, e, "input_signed", true, sec);
+        const auto adc = yaml_number_list(path, e, "adc_range", sec);
+        if (adc.size() != static_cast<size_t>(l.slices))
+            yaml_fail(path, e["adc_range"], sec + ".adc_range",
+                      "has " + std::to_string(adc.size()) + " values; the layer has " + std::to_string(l.slices) + " weight slices");
+        l.adc_range.assign(adc.begin(), adc.end());
+        l.calibrated = true;
+    }
+}
+
+}  // namespace xbarsim

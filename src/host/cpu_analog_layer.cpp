@@ -1,0 +1,37 @@
+#include "cpu_analog_layer.hpp"
+
+#include "xbarsim/error.hpp"
+
+namespace xbarsim::cpu {
+
+AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : plan_(plan) {
+    if (!plan.calibrated)
+        throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
+    matrices_.reserve(static_cast<size_t>(plan.groups));
+    for (int64_t g = 0; g < plan.groups; ++g)
+        matrices_.emplace_back(weights.ptr() + g * plan.cols * plan.rows, plan.cols, plan.rows, plan.config.mapping);
+    input_.bits = plan.config.input_bits;
+    input_.range = plan.input_range;
+    input_.is_signed = plan.input_signed;
+    adc_.bits = plan.config.adc_bits;
+    adc_.symmetric = plan.config.adc_symmetric;
+    adc_.hi = plan.adc_range;
+    // An asymmetric ADC spans [0, range] where outputs cannot be negative (offset cells driven by
+    // non-negative inputs), [-range, range] otherwise.
+    const bool nonneg = plan.config.mapping.mapping == analog::Mapping::Offset && !plan.input_signed;
+    if (!adc_.symmetric)
+        for (float h : plan.adc_range) adc_.lo.push_back(nonneg ? 0.0f : -h);
+}
+
+const float* AnalogLayer::transform_input(const Tensor& x) {
+    quantized_.resize(x.data.size());
+    analog::dac_all(x.ptr(), x.size(), input_, quantized_.data());
+    return quantized_.data();
+}
+
+void AnalogLayer::multiply(int64_t group, const float* cols, int64_t m, float* out) {
+    // cols come from the transformed (DAC'd) input; padding zeros are dac(0) = 0 as well.
+    matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, adc_, out);
+}
+
+}  // namespace xbarsim::cpu

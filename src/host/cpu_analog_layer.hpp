@@ -1,0 +1,26 @@
+#pragma once
+// An analog MVM layer on the CPU: one AnalogMatrix per Conv group, programmed from the layer's
+// weights, computing the group products of conv2d/linear in place of the digital GEMM.
+#include <vector>
+
+#include "cpu_ops.hpp"
+#include "xbarsim/analog/analog_matrix.hpp"
+#include "xbarsim/analog_plan.hpp"
+
+namespace xbarsim::cpu {
+
+class AnalogLayer final : public GroupProduct {
+public:
+    AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan);
+    void multiply(int64_t group, const float* cols, int64_t m, float* out) override;
+    const float* transform_input(const Tensor& x) override;  // the DAC
+
+private:
+    const AnalogLayerPlan& plan_;
+    std::vector<analog::AnalogMatrix> matrices_;
+    analog::InputSpec input_;
+    analog::AdcSpec adc_;
+    std::vector<float> quantized_;  // the layer input after the DAC
+};
+
+}  // namespace xbarsim::cpu
