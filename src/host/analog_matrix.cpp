@@ -50,30 +50,96 @@ AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const Ma
         // q + 2^(bits-1) (weight_bits bits); each slice's cell holds slice_bits bits.
         const int code_bits = offset ? map_.weight_bits : map_.weight_bits - 1;
         slice_bits_ = (code_bits + map_.slices - 1) / map_.slices;
-        g_.assign(static_cast<size_t>(map_.slices), std::vector<float>(count));
+        const size_t cells = offset ? count : 2 * count;  // differential: g+ cells, then g- cells
+        targets_.assign(static_cast<size_t>(map_.slices), std::vector<float>(cells));
         const int32_t zero = offset ? (int32_t{1} << (map_.weight_bits - 1)) : 0;
         for (size_t i = 0; i < count; ++i) {
             const int32_t q = codes_[i];
             const auto code = static_cast<uint32_t>(offset ? q + zero : (q < 0 ? -q : q));
             for (int s = 0; s < map_.slices; ++s) {
                 const float g = level_conductance(code_slice(code, s, slice_bits_), slice_bits_, gmin);
-                g_[static_cast<size_t>(s)][i] = offset ? g : (q < 0 ? gmin - g : g - gmin);  // g+ - g-
+                auto& t = targets_[static_cast<size_t>(s)];
+                if (offset) {
+                    t[i] = g;
+                } else {  // the sign picks the cell; the other stays at g_min
+                    t[i] = q < 0 ? gmin : g;
+                    t[count + i] = q < 0 ? g : gmin;
+                }
             }
         }
-        return;
-    }
-    slice_bits_ = map_.cell_bits;
-    g_.assign(1, std::vector<float>(count));
-    for (size_t i = 0; i < count; ++i) {
-        const float wq = map_.weight_bits > 0 ? static_cast<float>(codes_[i]) / static_cast<float>(n_levels) : w_norm_[i];
-        if (offset) {
-            g_[0][i] = offset_conductance(wq, map_.cell_bits, gmin);
-        } else {
-            float gp = 0, gm = 0;
-            differential_pair(wq, map_.cell_bits, gmin, &gp, &gm);
-            g_[0][i] = gp - gm;
+    } else {
+        slice_bits_ = map_.cell_bits;
+        targets_.assign(1, std::vector<float>(offset ? count : 2 * count));
+        for (size_t i = 0; i < count; ++i) {
+            const float wq = map_.weight_bits > 0 ? static_cast<float>(codes_[i]) / static_cast<float>(n_levels) : w_norm_[i];
+            if (offset) {
+                targets_[0][i] = offset_conductance(wq, map_.cell_bits, gmin);
+            } else {
+                differential_pair(wq, map_.cell_bits, gmin, &targets_[0][i], &targets_[0][count + i]);
+            }
         }
     }
+    program(DeviceParams{}, NoiseIds{});  // ideal: conductances at their targets
+}
+
+uint64_t AnalogMatrix::element_count() const {
+    return targets_.empty() ? 0 : static_cast<uint64_t>(targets_.size() * targets_[0].size());
+}
+
+void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
+    device_ = device;
+    ids_ = ids;
+    const bool offset = map_.mapping == Mapping::Offset;
+    const auto count = static_cast<size_t>(n_ * k_);
+    const size_t polarities = offset ? 1 : 2;
+    const float t = device.drift.enabled ? device.drift.time_s : 0.0f;
+    const bool read_noise = device.read_noise.enabled;
+    const bool compensate = device.drift.enabled && device.drift.compensation;
+    const int64_t rb_count = row_blocks(), cb_count = col_blocks();
+    g_.assign(targets_.size(), std::vector<float>(count));
+    var_.assign(read_noise ? targets_.size() : 0, std::vector<float>(count));
+    compensation_.assign(compensate ? targets_.size() * static_cast<size_t>(rb_count * cb_count) : 0, 1.0f);
+    const RngStream prog{ids.seed, ids.trial, ids.layer, RngRole::Programming};
+    const RngStream drift{ids.seed, ids.trial, ids.layer, RngRole::Drift};
+    const RngStream accumulated{ids.seed, ids.trial, ids.layer, RngRole::AccumulatedReadNoise};
+    std::vector<double> ref0(compensation_.size(), 0.0), ref_t(compensation_.size(), 0.0);
+    for (size_t s = 0; s < targets_.size(); ++s) {
+#pragma omp parallel for schedule(static)
+        for (int64_t ii = 0; ii < static_cast<int64_t>(count); ++ii) {
+            const auto i = static_cast<size_t>(ii);
+            float now[2] = {0.0f, 0.0f};
+            for (size_t p = 0; p < polarities; ++p) {
+                const float target = targets_[s][p * count + i];
+                const uint64_t e = ids.element_base + (s * polarities + p) * count + i;
+                // Programming error and drift are drawn once per chip instance (trial).
+                const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
+                const float nu = drift_nu(device, target, drift.normal(e));
+                now[p] = conductance_at_time(device, programmed, nu, t, accumulated.normal(e));
+            }
+            g_[s][i] = offset ? now[0] : now[0] - now[1];
+            if (read_noise) {
+                const float a = read_noise_sigma(device, now[0]), b = offset ? 0.0f : read_noise_sigma(device, now[1]);
+                var_[s][i] = a * a + b * b;
+            }
+        }
+        if (!compensate) continue;
+        // Reference reads of every array, right after programming and at time t: the total current
+        // for an all-ones input (both cells of a pair), whose ratio rescales the array's outputs.
+        for (size_t i = 0; i < count; ++i) {
+            const auto o = static_cast<int64_t>(i) / k_, j = static_cast<int64_t>(i) % k_;
+            const size_t blk = s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>((j / map_.array_rows) * cb_count + o / map_.array_cols);
+            for (size_t p = 0; p < polarities; ++p) {
+                const float target = targets_[s][p * count + i];
+                const uint64_t e = ids.element_base + (s * polarities + p) * count + i;
+                const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
+                const float nu = drift_nu(device, target, drift.normal(e));
+                ref0[blk] += conductance_at_time(device, programmed, nu, 0.0f, accumulated.normal(e));
+                ref_t[blk] += conductance_at_time(device, programmed, nu, t, accumulated.normal(e));
+            }
+        }
+    }
+    for (size_t b = 0; b < compensation_.size(); ++b)
+        compensation_[b] = drift_compensation_scale(device, static_cast<float>(ref0[b]), static_cast<float>(ref_t[b]));
 }
 
 std::vector<float> AnalogMatrix::quantized_weights() const {
@@ -105,7 +171,7 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
 }
 
 void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
-                                 const PartialSumObserver& observer) const {
+                                 const PartialSumObserver& observer, uint64_t first_column) const {
     const auto slices = static_cast<size_t>(this->slices());
     if (adc_spec.bits > 0 && (adc_spec.hi.empty() || (adc_spec.hi.size() != 1 && adc_spec.hi.size() != slices)))
         throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
@@ -126,6 +192,16 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     part.resize(static_cast<size_t>(n_ * m));
     colsum.assign(static_cast<size_t>(m), 0.0f);
     acc.assign(static_cast<size_t>(n_ * m), 0.0);
+    // Lumped read noise: each column output gets a Gaussian of variance sum_j var(g_oj) x_j^2, the
+    // exact distribution of the sum of independent per-cell Gaussians, from one extra GEMM.
+    const bool read_noise = !var_.empty();
+    if (read_noise) {
+        scratch_sq_.resize(static_cast<size_t>(k_ * m));
+        scratch_var_.resize(static_cast<size_t>(n_ * m));
+        for (size_t i = 0; i < scratch_sq_.size(); ++i) scratch_sq_[i] = xq[i] * xq[i];
+    }
+    const RngStream noise{ids_.seed, ids_.trial, ids_.layer, RngRole::ReadNoise};
+    const int64_t rb_count = row_blocks(), cb_count = col_blocks();
     for (size_t s = 0; s < slices; ++s) {
         const float factor = sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
                                     : (offset ? 2.0f : 1.0f) / dg;
@@ -142,6 +218,20 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             // part[n x m] = G_s[:, r0:r0+nr] . xq[r0:r0+nr, :] — every column of every array block at once.
             cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xq + r0 * m, m, 0.0f, part.data(), m,
                        nullptr);
+            const int64_t rb = r0 / rows;
+            if (read_noise) {
+                cpu::sgemm(false, false, n_, m, nr, 1.0f, var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f,
+                           scratch_var_.data(), m, nullptr);
+                // Element: (slice, row block, output) of this matrix; sample: the input vector.
+                const uint64_t e0 = ids_.element_base + (s * static_cast<uint64_t>(rb_count) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
+#pragma omp parallel for schedule(static)
+                for (int64_t o = 0; o < n_; ++o)
+                    for (int64_t c = 0; c < m; ++c) {
+                        const auto i = static_cast<size_t>(o * m + c);
+                        const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                        part[i] += std::sqrt(scratch_var_[i]) * z;
+                    }
+            }
             if (observer) observer(static_cast<int>(s), part.data(), n_ * m);
             if (base != 0.0f) {
                 std::fill(colsum.begin(), colsum.end(), 0.0f);
@@ -149,12 +239,17 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                     for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
             }
 #pragma omp parallel for schedule(static)
-            for (int64_t o = 0; o < n_; ++o)
+            for (int64_t o = 0; o < n_; ++o) {
+                // Drift compensation rescales the array's digitized outputs.
+                const float comp = compensation_.empty()
+                                       ? 1.0f
+                                       : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
                 for (int64_t c = 0; c < m; ++c) {
                     const size_t i = static_cast<size_t>(o * m + c);
-                    const float a = adc(part[i], p);
+                    const float a = adc(part[i], p) * comp;
                     acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
                 }
+            }
         }
     }
     if (constant != 0.0f) {

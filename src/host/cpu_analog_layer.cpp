@@ -29,9 +29,17 @@ const float* AnalogLayer::transform_input(const Tensor& x) {
     return quantized_.data();
 }
 
-void AnalogLayer::multiply(int64_t group, const float* cols, int64_t m, float* out) {
+void AnalogLayer::program(const analog::DeviceParams& device, uint64_t seed, uint32_t trial) {
+    uint64_t base = 0;  // each group draws from its own range of elements
+    for (auto& m : matrices_) {
+        m.program(device, {seed, trial, static_cast<uint32_t>(plan_.mvm_index), base});
+        base += m.element_count();
+    }
+}
+
+void AnalogLayer::multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) {
     // cols come from the transformed (DAC'd) input; padding zeros are dac(0) = 0 as well.
-    matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, adc_, out);
+    matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, adc_, out, nullptr, first_column);
 }
 
 }  // namespace xbarsim::cpu

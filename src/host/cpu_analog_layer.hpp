@@ -12,7 +12,9 @@ namespace xbarsim::cpu {
 class AnalogLayer final : public GroupProduct {
 public:
     AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan);
-    void multiply(int64_t group, const float* cols, int64_t m, float* out) override;
+    // Programs chip instance `trial` (programming error, drift, compensation) for every group.
+    void program(const analog::DeviceParams& device, uint64_t seed, uint32_t trial);
+    void multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) override;
     const float* transform_input(const Tensor& x) override;  // the DAC
 
 private:

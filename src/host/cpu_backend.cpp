@@ -66,11 +66,15 @@ public:
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
     void observe(MvmObserver* observer) override { observer_ = observer; }
 
-    void program(uint32_t) override {
+    void program(uint32_t trial) override {
         if (!graph_) throw Error("cpu backend: program() called before load()");
-        if (!plan_ || programmed_) return;  // ideal devices: one programming serves every trial
-        for (const auto& l : plan_->layers)
-            analog_[l.node] = std::make_unique<cpu::AnalogLayer>(graph_->value(graph_->nodes[l.node].inputs[1]).data, l);
+        samples_done_ = 0;  // read-noise draws are indexed by the sample since programming
+        if (!plan_) return;
+        for (const auto& l : plan_->layers) {
+            auto& layer = analog_[l.node];
+            if (!layer) layer = std::make_unique<cpu::AnalogLayer>(graph_->value(graph_->nodes[l.node].inputs[1]).data, l);
+            layer->program(plan_->device, plan_->seed, trial);
+        }
         programmed_ = true;
     }
 
@@ -133,6 +137,7 @@ public:
             live[static_cast<size_t>(node.output)] = std::move(out);
             for (int id : node.inputs) release(id, i);
         }
+        samples_done_ += static_cast<uint64_t>(inputs[0].shape.empty() ? 1 : inputs[0].dim(0));
         std::vector<Tensor> result;
         for (int v : g.outputs) result.push_back(get(v));
         for (int v : extra_values) result.push_back(get(v));
@@ -144,6 +149,7 @@ private:
     const AnalogPlan* plan_ = nullptr;
     std::vector<std::unique_ptr<cpu::AnalogLayer>> analog_;  // per node; null for digital nodes
     bool programmed_ = false;
+    uint64_t samples_done_ = 0;
     MvmObserver* observer_ = nullptr;
     std::vector<int> last_use_;
     std::vector<int> fused_activation_;  // per node: index of the Relu/Clip fused into it, or -1
@@ -157,6 +163,7 @@ private:
         h.product = analog_.empty() ? nullptr : analog_[current_].get();
         h.observer = observer_;
         h.node = current_;
+        h.sample_base = samples_done_;
         return h;
     }
 

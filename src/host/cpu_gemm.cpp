@@ -85,7 +85,7 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
             float* target = nb == 1 ? dst0 : prod;
             if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
             if (hooks.product)
-                hooks.product->multiply(grp, cols, nb * ohw, target);
+                hooks.product->multiply(grp, cols, nb * ohw, target, (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw));
             else
                 sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
                       nb * ohw, log);
@@ -118,7 +118,8 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, W
     }
     if (hooks.product) {
         float* prod = ws.get(1, static_cast<size_t>(n * m));
-        hooks.product->multiply(0, ws.get(0, static_cast<size_t>(k * m)), m, prod);
+        const auto rows_per_sample = static_cast<uint64_t>(m / std::max<int64_t>(x.dim(0), 1));
+        hooks.product->multiply(0, ws.get(0, static_cast<size_t>(k * m)), m, prod, hooks.sample_base * rows_per_sample);
         for (int64_t r = 0; r < m; ++r)
             for (int64_t j = 0; j < n; ++j) out.data[static_cast<size_t>(r * n + j)] = prod[j * m + r];
     } else {

@@ -38,7 +38,8 @@ struct Epilogue {
 class GroupProduct {
 public:
     virtual ~GroupProduct() = default;
-    virtual void multiply(int64_t group, const float* cols, int64_t m, float* out) = 0;
+    // `first_column`: global index of column 0 (see AnalogMatrix::mvm_quantized).
+    virtual void multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) = 0;
     // An element-wise transform of the op's input applied before im2col (the analog DAC), or
     // null for none. The result has the input's size and stays valid until the next call.
     virtual const float* transform_input(const Tensor& x) { (void)x; return nullptr; }
@@ -49,6 +50,7 @@ struct MvmHooks {
     GroupProduct* product = nullptr;   // null: digital GEMM with the weights
     MvmObserver* observer = nullptr;
     size_t node = 0;                   // node index, for the observer
+    uint64_t sample_base = 0;          // index of the batch's first sample since programming
 };
 
 void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttrs& attrs, Tensor& out,

@@ -9,7 +9,9 @@
 #include <functional>
 #include <vector>
 
+#include "xbarsim/analog/device_model.hpp"
 #include "xbarsim/analog/quantize.hpp"
+#include "xbarsim/analog/rng.hpp"
 
 namespace xbarsim::analog {
 
@@ -43,10 +45,26 @@ struct AdcSpec {
     std::vector<float> lo, hi;  // one entry per slice (or one for all)
 };
 
+// Identifies this matrix's random draws: every draw is a function of (seed, trial, layer, role,
+// element, sample), so results do not depend on batch size, threads or backend.
+struct NoiseIds {
+    uint64_t seed = 1;
+    uint32_t trial = 0;
+    uint32_t layer = 0;         // MVM-layer index
+    uint64_t element_base = 0;  // offset of this matrix's elements within the layer (Conv groups)
+};
+
 class AnalogMatrix {
 public:
-    // Programs W [n_out x k_in] (row-major) onto arrays.
+    // Maps W [n_out x k_in] (row-major) onto arrays with ideal devices (conductance = target).
     AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const MatrixMapping& mapping);
+
+    // Programs one chip instance: every cell gets its programming error, drift to the device's
+    // drift time (with the PCM accumulated read noise) and, when enabled, the per-array drift
+    // compensation scale; read noise, drawn per MVM in mvm(), uses `device` too.
+    void program(const DeviceParams& device, const NoiseIds& ids);
+    // Number of random elements program() uses (to give each Conv group its own range).
+    uint64_t element_count() const;
 
     // y [n_out x m] = analog(W) . x [k_in x m] (both row-major; columns are input vectors).
     void mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y) const;
@@ -59,8 +77,10 @@ public:
 
     // The same product for inputs already through the DAC (values of dac(x, input)): a Conv's
     // input is quantized once before im2col instead of once per kernel tap.
+    // `first_column` is the global index of column 0 (sample index x output pixels + pixel), so
+    // that read-noise draws belong to the input vector, not to its position in a batch.
     void mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
-                       const PartialSumObserver& observer = nullptr) const;
+                       const PartialSumObserver& observer = nullptr, uint64_t first_column = 0) const;
 
     int slices() const { return static_cast<int>(g_.size()); }
     int slice_bits() const { return slice_bits_; }
@@ -79,9 +99,14 @@ private:
     int slice_bits_ = 0;
     std::vector<int32_t> codes_;        // q per weight (empty for continuous weights)
     std::vector<float> w_norm_;         // clipped W / W_max (continuous weights only)
-    std::vector<std::vector<float>> g_; // per slice, effective conductances
+    std::vector<std::vector<float>> targets_;  // per slice: target g (offset) or g+ then g- (differential)
+    std::vector<std::vector<float>> g_;        // per slice, effective conductances (g+ - g-, or g)
+    std::vector<std::vector<float>> var_;      // per slice, read-noise variance per cell pair (empty: none)
+    std::vector<float> compensation_;          // per slice x row block x column block (empty: none)
+    DeviceParams device_;                      // the device of the current programming
+    NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
-    mutable std::vector<float> scratch_part_, scratch_colsum_;
+    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_;
     mutable std::vector<double> scratch_acc_;
 };
 
