@@ -166,3 +166,41 @@ TEST(AnalogNoise, PcmDriftShrinksOutputsAndCompensationRestoresThem) {
 
 }  // namespace
 }  // namespace xbarsim::analog
+
+namespace xbarsim::analog {
+namespace {
+
+TEST(AnalogNoise, StochasticAdcRoundingIsUnbiased) {
+    const int64_t n = 4, k = 16, m = 20000;
+    std::vector<float> w(static_cast<size_t>(n * k));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(static_cast<float>(i) * 0.7f);
+    MatrixMapping map;
+    map.weight_bits = 0;
+    AnalogMatrix a(w.data(), n, k, map);
+    a.program(DeviceParams{}, {4, 0, 0, 0});
+    std::vector<float> x(static_cast<size_t>(k * m));
+    for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < m; ++c) x[static_cast<size_t>(j * m + c)] = 0.3f + 0.03f * static_cast<float>(j);
+    InputSpec in;
+    in.bits = 0;
+    AdcSpec coarse;
+    coarse.bits = 4;  // step hi/7: far coarser than the outputs' fractional parts
+    coarse.hi = {8.0f};
+    std::vector<float> clean(static_cast<size_t>(n * m)), det(clean.size()), sto(clean.size());
+    a.mvm_quantized(x.data(), m, in, AdcSpec{}, clean.data());
+    a.mvm_quantized(x.data(), m, in, coarse, det.data());
+    coarse.stochastic = true;
+    a.mvm_quantized(x.data(), m, in, coarse, sto.data());
+    const double step = 8.0 / 7.0 * a.w_max();
+    for (int64_t o = 0; o < n; ++o) {
+        double mean = 0;
+        for (int64_t c = 0; c < m; ++c) mean += sto[static_cast<size_t>(o * m + c)];
+        mean /= static_cast<double>(m);
+        const double want = clean[static_cast<size_t>(o * m)];
+        EXPECT_NEAR(mean, want, 5 * step / std::sqrt(static_cast<double>(m)) + 1e-6) << o;  // unbiased
+        EXPECT_LE(std::fabs(det[static_cast<size_t>(o * m)] - want), step / 2 + 1e-5);     // deterministic: nearest level
+    }
+}
+
+}  // namespace
+}  // namespace xbarsim::analog

@@ -201,6 +201,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
         for (size_t i = 0; i < scratch_sq_.size(); ++i) scratch_sq_[i] = xq[i] * xq[i];
     }
     const RngStream noise{ids_.seed, ids_.trial, ids_.layer, RngRole::ReadNoise};
+    const RngStream rounding{ids_.seed, ids_.trial, ids_.layer, RngRole::AdcRounding};
     const int64_t rb_count = row_blocks(), cb_count = col_blocks();
     for (size_t s = 0; s < slices; ++s) {
         const float factor = sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
@@ -208,6 +209,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
         AdcParams p;
         p.bits = adc_spec.bits;
         p.symmetric = adc_spec.symmetric;
+        p.stochastic = adc_spec.stochastic;
         if (p.bits > 0) {
             const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
             p.hi = adc_spec.hi[r];
@@ -238,6 +240,8 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 for (int64_t j = r0; j < r0 + nr; ++j)
                     for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
             }
+            // ADC rounding draws: element (slice, row block, output), sample the input vector.
+            const uint64_t e_adc = ids_.element_base + (s * static_cast<uint64_t>(rb_count) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
 #pragma omp parallel for schedule(static)
             for (int64_t o = 0; o < n_; ++o) {
                 // Drift compensation rescales the array's digitized outputs.
@@ -246,7 +250,8 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                                        : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
                 for (int64_t c = 0; c < m; ++c) {
                     const size_t i = static_cast<size_t>(o * m + c);
-                    const float a = adc(part[i], p) * comp;
+                    const float u = p.stochastic ? rounding.uniform(e_adc + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
+                    const float a = adc(part[i], p, u) * comp;
                     acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
                 }
             }

@@ -15,6 +15,7 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
     input_.is_signed = plan.input_signed;
     adc_.bits = plan.config.adc_bits;
     adc_.symmetric = plan.config.adc_symmetric;
+    adc_.stochastic = plan.config.stochastic_rounding;
     adc_.hi = plan.adc_range;
     // An asymmetric ADC spans [0, range] where outputs cannot be negative (offset cells driven by
     // non-negative inputs), [-range, range] otherwise.

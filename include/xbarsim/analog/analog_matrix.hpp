@@ -42,6 +42,7 @@ void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq);
 struct AdcSpec {
     int bits = 0;
     bool symmetric = true;
+    bool stochastic = false;    // stochastic rounding, one uniform draw per conversion
     std::vector<float> lo, hi;  // one entry per slice (or one for all)
 };
 
