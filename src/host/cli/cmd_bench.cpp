@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 
 #include "../cpu_ops.hpp"
+#include "analog_setup.hpp"
 #include "commands.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/error.hpp"
@@ -20,8 +22,9 @@ namespace xbarsim::cli {
 namespace {
 
 struct BenchArgs {
-    std::string model, out, backend = "cpu";
+    std::string model, out, config, backend = "cpu";
     int64_t batch = 64, iters = 5, threads = 0;
+    AnalogArgs analog;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -49,6 +52,37 @@ void bench(const BenchArgs& a) {
     auto t = Clock::now();
     for (int64_t i = 0; i < a.iters; ++i) backend->forward(input);
     const double engine_s = seconds_since(t) / static_cast<double>(a.iters);
+
+    // The same network with the config's analog layers, in the same run.
+    double analog_s = 0.0;
+    size_t analog_layers = 0;
+    if (!a.config.empty()) {
+        const Config config = load_config(a.config);
+        AnalogArgs args = a.analog;
+        std::optional<PreparedAnalog> prepared;
+        if (config.analog.enabled && args.ranges.empty() && args.calibration_data.empty()) {
+            // No calibration data named: ranges do not change the work done, so the benchmark uses
+            // the input range 1 and ADC ranges of one full array.
+            prepared = PreparedAnalog{make_analog_plan(graph, config.analog, config.run.seed), "benchmark defaults"};
+            for (auto& l : prepared->plan.layers) {
+                if (!(l.input_range > 0.0f)) l.input_range = 1.0f;
+                for (auto& r : l.adc_range)
+                    if (!(r > 0.0f) && l.config.adc_bits > 0) r = static_cast<float>(std::min(l.rows, l.config.mapping.array_rows));
+                l.calibrated = true;
+            }
+        } else {
+            prepared = prepare_analog(graph, config, nullptr, args, false);
+        }
+        if (!prepared) throw Error("config '" + a.config + "' has no analog layers to benchmark");
+        analog_layers = prepared->plan.layers.size();
+        auto analog = make_backend(a.backend, {static_cast<int>(a.threads)});
+        analog->load(graph, &prepared->plan);
+        analog->program(0);
+        analog->forward(input);  // warm-up
+        t = Clock::now();
+        for (int64_t i = 0; i < a.iters; ++i) analog->forward(input);
+        analog_s = seconds_since(t) / static_cast<double>(a.iters);
+    }
 
     // Baseline: the same GEMM sequence on random operands, nothing else.
     std::map<std::tuple<int64_t, int64_t, int64_t>, std::array<std::vector<float>, 3>> buffers;
@@ -83,6 +117,11 @@ void bench(const BenchArgs& a) {
     std::printf("GEMM only      %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", batch / gemm_s, gemm_s,
                 flops / gemm_s * 1e-9);
     std::printf("ratio          %10.2f x  (engine time / GEMM-only time)\n", engine_s / gemm_s);
+    if (analog_s > 0) {
+        std::printf("analog         %10.1f images/s  (%.4f s per batch, %zu analog layers, config %s)\n", batch / analog_s,
+                    analog_s, analog_layers, a.config.c_str());
+        std::printf("ratio          %10.2f x  (analog time / digital engine time)\n", analog_s / engine_s);
+    }
     if (!a.out.empty()) {
         nlohmann::json j = report_header("bench");
         j["model"] = describe_model(graph, a.model);
@@ -94,6 +133,10 @@ void bench(const BenchArgs& a) {
         j["engine"] = {{"seconds_per_batch", engine_s}, {"images_per_second", batch / engine_s}};
         j["gemm_only"] = {{"seconds_per_batch", gemm_s}, {"images_per_second", batch / gemm_s}};
         j["ratio_engine_over_gemm"] = engine_s / gemm_s;
+        if (analog_s > 0) {
+            j["analog"] = {{"config", a.config}, {"layers", analog_layers}, {"seconds_per_batch", analog_s},
+                           {"images_per_second", batch / analog_s}, {"ratio_over_digital", analog_s / engine_s}};
+        }
         write_file_atomic(a.out, j.dump(2) + "\n");
     }
 }
@@ -107,6 +150,8 @@ Command add_bench(CLI::App& app) {
     app.add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
     app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(CLI::PositiveNumber);
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+    app.add_option("--config", a->config, "Also time the network with this config's analog layers");
+    add_analog_options(app, a->analog);
     app.add_option("--out", a->out, "Write the figures as JSON");
     return [a] { bench(*a); };
 }
