@@ -131,33 +131,13 @@ inline constexpr float kLn2Lo = 1.42860682e-6f;      // ln 2 - kLn2Hi
 inline constexpr float kFltMin = 1.17549435e-38f;    // smallest normal float
 }  // namespace device_detail
 
-// Natural logarithm, about 1 ulp, identical on host and device. Arguments below the smallest
-// normal float (0, negatives, subnormals) are raised to it (ln = -87.34); +inf gives +inf.
-// Method of fdlibm: x = 2^e·m with m in (√½, √2], ln m = ln(1 + f) = f − (f²/2 − s·(f²/2 + R(s²))),
-// s = f/(2 + f), R the series of ln((1+s)/(1−s)) − 2s over s (truncation < 1e-9 for |s| <= 0.172),
-// e·ln 2 in two parts (Cody-Waite). f = m − 1 is exact (Sterbenz).
+// Natural logarithm, about 1 ulp, identical on host and device (hd::log_from_bits). Arguments
+// below the smallest normal float (0, negatives, subnormals) are raised to it (ln = -87.34);
+// +inf gives +inf.
 XBARSIM_HD float log_f(float x) {
     if (!(x >= device_detail::kFltMin)) x = device_detail::kFltMin;  // also maps NaN
     if (x > 3.40282347e38f) return x;                                // +inf
-    const uint32_t b = hd::float_bits(x);
-    int32_t e = static_cast<int32_t>(b >> 23) - 127;
-    float m = hd::float_from_bits((b & 0x007fffffu) | 0x3f800000u);  // [1, 2)
-    if (m > 1.41421356f) {
-        m = hd::mul(m, 0.5f);
-        e += 1;
-    }
-    const float f = hd::sub(m, 1.0f);
-    const float s = hd::div(f, hd::add(2.0f, f));
-    const float w = hd::mul(s, s);
-    float r = 0.222222222f;                    // 2/9
-    r = hd::add(0.285714286f, hd::mul(w, r));  // 2/7
-    r = hd::add(0.4f, hd::mul(w, r));          // 2/5
-    r = hd::add(0.666666667f, hd::mul(w, r));  // 2/3
-    r = hd::mul(w, r);
-    const float hfsq = hd::mul(hd::mul(0.5f, f), f);
-    const float ln_m = hd::sub(f, hd::sub(hfsq, hd::mul(s, hd::add(hfsq, r))));
-    const float ef = static_cast<float>(e);  // exact small integer
-    return hd::add(hd::mul(ef, device_detail::kLn2Hi), hd::add(hd::mul(ef, device_detail::kLn2Lo), ln_m));
+    return hd::log_from_bits(hd::float_bits(x), 0);
 }
 
 // e^x, about 1 ulp, identical on host and device. Results below the smallest normal float

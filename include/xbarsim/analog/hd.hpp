@@ -130,4 +130,32 @@ XBARSIM_HD uint32_t mulhi_u32(uint32_t a, uint32_t b) {
 #endif
 }
 
+// ln(x * 2^e_offset) for a positive normal float x given by its bits, about 1 ulp, identical on
+// host and device (fdlibm's method): x = 2^e * m with m in (sqrt(1/2), sqrt(2)], ln m = ln(1 + f) =
+// f - (f^2/2 - s (f^2/2 + R(s^2))), s = f / (2 + f), R the series of ln((1+s)/(1-s)) - 2s over s
+// (truncation < 1e-9 for |s| <= 0.172), (e + e_offset) ln 2 in two parts (Cody-Waite). f = m - 1
+// is exact (Sterbenz). The device models' log and the normal transform both use it.
+XBARSIM_HD float log_from_bits(uint32_t b, int32_t e_offset) {
+    int32_t e = static_cast<int32_t>(b >> 23) - 127;
+    float m = float_from_bits((b & 0x007fffffu) | 0x3f800000u);  // [1, 2)
+    if (m > 1.41421356f) {
+        m = mul(m, 0.5f);
+        e += 1;
+    }
+    const float f = sub(m, 1.0f);
+    const float s = div(f, add(2.0f, f));
+    const float w = mul(s, s);
+    float r = 0.222222222f;          // 2/9
+    r = add(0.285714286f, mul(w, r));  // 2/7
+    r = add(0.4f, mul(w, r));          // 2/5
+    r = add(0.666666667f, mul(w, r));  // 2/3
+    r = mul(w, r);
+    const float hfsq = mul(mul(0.5f, f), f);
+    const float ln_m = sub(f, sub(hfsq, mul(s, add(hfsq, r))));
+    const float ef = static_cast<float>(e + e_offset);  // exact small integer
+    constexpr float kLn2Hi = 0.693145751953125f;        // 16 significant bits: ef * kLn2Hi is exact
+    constexpr float kLn2Lo = 1.42860682e-6f;            // ln 2 - kLn2Hi
+    return add(mul(ef, kLn2Hi), add(mul(ef, kLn2Lo), ln_m));
+}
+
 }  // namespace xbarsim::hd

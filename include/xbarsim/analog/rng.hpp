@@ -110,33 +110,8 @@ XBARSIM_HD float uniform_from_bits(uint32_t x) {
 
 namespace rng_detail {
 
-// ln(v * 2^-33) for 1 <= v < 2^32, about 1 ulp. v is rounded to float (24 bits), split into
-// 2^e * m with m in (sqrt(1/2), sqrt(2)], and ln m = ln(1 + f) is evaluated as in fdlibm:
-// s = f / (2 + f), ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2))), R the Taylor series of
-// ln((1+s)/(1-s)) - 2s over s (truncation < 1e-9 for |s| <= 0.172); e ln 2 in two parts (Cody-Waite).
-XBARSIM_HD float log_scaled_u32(uint32_t v) {
-    const uint32_t b = hd::float_bits(hd::u32_to_float(v));
-    int32_t e = static_cast<int32_t>(b >> 23) - 127;
-    float m = hd::float_from_bits((b & 0x007fffffu) | 0x3f800000u);  // [1, 2)
-    if (m > 1.41421356f) {
-        m = hd::mul(m, 0.5f);
-        e += 1;
-    }
-    const float f = hd::sub(m, 1.0f);  // exact (Sterbenz)
-    const float s = hd::div(f, hd::add(2.0f, f));
-    const float w = hd::mul(s, s);
-    float r = 0.222222222f;  // 2/9
-    r = hd::add(0.285714286f, hd::mul(w, r));  // 2/7
-    r = hd::add(0.4f, hd::mul(w, r));          // 2/5
-    r = hd::add(0.666666667f, hd::mul(w, r));  // 2/3
-    r = hd::mul(w, r);
-    const float hfsq = hd::mul(hd::mul(0.5f, f), f);
-    const float ln_m = hd::sub(f, hd::sub(hfsq, hd::mul(s, hd::add(hfsq, r))));
-    const float ef = static_cast<float>(e - 33);  // exact small integer
-    constexpr float kLn2Hi = 0.693145751953125f;  // 16 significant bits: ef * kLn2Hi is exact
-    constexpr float kLn2Lo = 1.42860682e-6f;      // ln 2 - kLn2Hi
-    return hd::add(hd::mul(ef, kLn2Hi), hd::add(hd::mul(ef, kLn2Lo), ln_m));
-}
+// ln(v * 2^-33) for 1 <= v < 2^32, about 1 ulp (v is rounded to float, 24 bits; hd::log_from_bits).
+XBARSIM_HD float log_scaled_u32(uint32_t v) { return hd::log_from_bits(hd::float_bits(hd::u32_to_float(v)), -33); }
 
 // Horner evaluation, highest coefficient first.
 XBARSIM_HD float horner4(float x, float c3, float c2, float c1, float c0) {
