@@ -38,18 +38,7 @@ const std::string kSource = XBARSIM_SOURCE_DIR;
 
 using xbarsim::test::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an xbarsim::Error";
-    return "";
-}
-
-#define EXPECT_HAS(msg, sub) EXPECT_NE((msg).find(sub), std::string::npos) << "message: " << (msg) << "\nmissing: " << (sub)
+using xbarsim::test::error_of;
 
 std::string open_error(const std::string& dir) {
     return error_of([&] { (void)open_dataset(dir); });

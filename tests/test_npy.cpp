@@ -32,18 +32,7 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
 }
 
 // Runs `f`, expecting an xbarsim::Error; returns its message ("" and a test failure otherwise).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an xbarsim::Error";
-    return "";
-}
-
-#define EXPECT_HAS(msg, sub) EXPECT_NE((msg).find(sub), std::string::npos) << "message: " << (msg) << "\nmissing: " << (sub)
+using xbarsim::test::error_of;
 
 }  // namespace
 

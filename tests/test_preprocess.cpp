@@ -22,18 +22,7 @@ namespace {
 
 using xbarsim::test::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected an xbarsim::Error";
-    return "";
-}
-
-#define EXPECT_HAS(msg, sub) EXPECT_NE((msg).find(sub), std::string::npos) << "message: " << (msg) << "\nmissing: " << (sub)
+using xbarsim::test::error_of;
 
 PreprocessSpec parse(const std::string& yaml, const std::string& base_dir = "") {
     return parse_preprocess(YAML::Load(yaml), "cfg.yaml", base_dir, "preprocessing");

@@ -9,6 +9,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "xbarsim/error.hpp"
 #include "xbarsim/npy.hpp"
 #include "xbarsim/tensor.hpp"
 
@@ -64,6 +65,20 @@ public:
 
     std::filesystem::path path;
 };
+
+// The message of the xbarsim::Error that `f` throws (a test failure when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected an xbarsim::Error";
+    return "";
+}
+
+#define EXPECT_HAS(msg, sub) EXPECT_NE((msg).find(sub), std::string::npos) << "message: " << (msg) << "\nmissing: " << (sub)
 
 struct CommandResult {
     int status = -1;
