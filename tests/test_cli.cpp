@@ -195,6 +195,40 @@ TEST(Cli, AnalogRunCalibratesAndReportsEveryLayer) {
     EXPECT_EQ(j2["results"]["per_trial"][0]["top1_correct"], j["results"]["per_trial"][0]["top1_correct"]);
 }
 
+TEST(Cli, MonteCarloIsReproducibleAcrossBatchSizes) {
+    TempDir dir;
+    const std::string base = "run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " +
+                             repo("configs/pcm.yaml") + " --images 120 --trials 2 --calibration-images 64 --seed 9";
+    ASSERT_EQ(run_cli(base + " --batch 7 --out " + dir.file("a.json")).status, 0);
+    ASSERT_EQ(run_cli(base + " --batch 50 --threads 1 --out " + dir.file("b.json")).status, 0);
+    const auto a = nlohmann::json::parse(read_text(dir.file("a.json")));
+    const auto b = nlohmann::json::parse(read_text(dir.file("b.json")));
+    ASSERT_EQ(a["results"]["trials"], 2);
+    for (int t = 0; t < 2; ++t)
+        EXPECT_EQ(a["results"]["per_trial"][t]["top1_correct"], b["results"]["per_trial"][t]["top1_correct"]) << t;
+    EXPECT_EQ(a["analog"]["seed"], 9);
+    const auto ci = a["results"]["top1"]["ci95"];
+    EXPECT_LE(ci[0].get<double>(), a["results"]["top1"]["mean"].get<double>());
+    EXPECT_GE(ci[1].get<double>(), a["results"]["top1"]["mean"].get<double>());
+}
+
+TEST(Cli, DriftTimesEvaluateTheSameChipsAtEachTime) {
+    TempDir dir;
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " +
+                           repo("configs/pcm.yaml") + " --images 50 --trials 1 --calibration-images 32" +
+                           " --drift-times 1,3600,86400,31536000 --out " + dir.file("d.json"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto j = nlohmann::json::parse(read_text(dir.file("d.json")));
+    ASSERT_EQ(j["results_by_drift_time"].size(), 4u);
+    EXPECT_EQ(j["results_by_drift_time"][3]["time_s"], 31536000.0);
+    EXPECT_EQ(j["results_by_drift_time"][0]["results"]["images"], 50);
+    EXPECT_NE(r.output.find("t = 3600 s"), std::string::npos) << r.output;
+    EXPECT_NE(run_cli("run --model " + kMnistModel + " --data " + kMnistData + " --config " + repo("configs/ideal.yaml") +
+                      " --drift-times 1,2")
+                  .output.find("--drift-times needs"),
+              std::string::npos);
+}
+
 TEST(CliErrors, AnalogRunWithoutCalibrationData) {
     TempDir dir;
     write_idx_dataset(dir.str(), 10, 10);  // no `calibration:` entry

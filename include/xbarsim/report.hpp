@@ -27,6 +27,9 @@ nlohmann::json make_run_report(const Config& config, const Graph& graph, const s
                                const std::vector<EvalResult>& trials, const std::string& backend, double load_seconds,
                                const AnalogPlan* plan, const std::string& ranges_source);
 
+// Accuracy of one or more trials: per trial, and mean, std and 95 % CI of top-1/top-5.
+nlohmann::json trial_results(const std::vector<EvalResult>& trials);
+
 // Per-layer analog settings and ranges, for reports.
 nlohmann::json describe_plan(const AnalogPlan& plan);
 

@@ -87,6 +87,27 @@ nlohmann::json describe_plan(const AnalogPlan& plan) {
     return layers;
 }
 
+nlohmann::json trial_results(const std::vector<EvalResult>& trials) {
+    std::vector<double> top1, top5;
+    nlohmann::json per_trial = nlohmann::json::array();
+    for (size_t t = 0; t < trials.size(); ++t) {
+        const auto& r = trials[t];
+        top1.push_back(r.top1());
+        top5.push_back(r.top5());
+        per_trial.push_back({{"trial", t}, {"top1", r.top1()}, {"top5", r.top5()}, {"top1_correct", r.top1_correct},
+                             {"top5_correct", r.top5_correct}, {"seconds", r.seconds}});
+    }
+    auto summary = [](const std::vector<double>& v) {
+        const TrialSummary s = summarize(v);
+        return nlohmann::json{{"mean", s.mean}, {"std", s.std}, {"ci95", {s.ci95_low, s.ci95_high}}};
+    };
+    return {{"images", trials.empty() ? 0 : trials[0].images},
+            {"trials", trials.size()},
+            {"top1", summary(top1)},
+            {"top5", summary(top5)},
+            {"per_trial", per_trial}};
+}
+
 nlohmann::json make_run_report(const Config& config, const Graph& graph, const std::string& model_path,
                                const DatasetInfo& dataset, const PreprocessSpec& preprocess,
                                const std::vector<EvalResult>& trials, const std::string& backend, double load_seconds,
@@ -101,27 +122,10 @@ nlohmann::json make_run_report(const Config& config, const Graph& graph, const s
     j["preprocessing"] = pre;
     j["backend"] = {{"name", backend}, {"threads", omp_get_max_threads()}};
     if (plan) j["analog"] = {{"ranges", ranges_source}, {"seed", plan->seed}, {"layers", describe_plan(*plan)}};
-    std::vector<double> top1, top5;
-    nlohmann::json per_trial = nlohmann::json::array();
+    j["results"] = trial_results(trials);
     double seconds = 0;
-    for (size_t t = 0; t < trials.size(); ++t) {
-        const auto& r = trials[t];
-        top1.push_back(r.top1());
-        top5.push_back(r.top5());
-        seconds += r.seconds;
-        per_trial.push_back({{"trial", t}, {"top1", r.top1()}, {"top5", r.top5()}, {"top1_correct", r.top1_correct},
-                             {"top5_correct", r.top5_correct}, {"seconds", r.seconds}});
-    }
-    auto summary = [](const std::vector<double>& v) {
-        const TrialSummary s = summarize(v);
-        return nlohmann::json{{"mean", s.mean}, {"std", s.std}, {"ci95", {s.ci95_low, s.ci95_high}}};
-    };
+    for (const auto& r : trials) seconds += r.seconds;
     const EvalResult& first = trials.at(0);
-    j["results"] = {{"images", first.images},
-                    {"trials", trials.size()},
-                    {"top1", summary(top1)},
-                    {"top5", summary(top5)},
-                    {"per_trial", per_trial}};
     const double images = static_cast<double>(first.images) * static_cast<double>(trials.size());
     j["timing"] = {{"load_seconds", load_seconds},
                    {"eval_seconds", seconds},

@@ -9,6 +9,7 @@
 #include "xbarsim/backend.hpp"
 #include "xbarsim/config.hpp"
 #include "xbarsim/dataset.hpp"
+#include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 #include "xbarsim/file_util.hpp"
 #include "xbarsim/onnx_import.hpp"
@@ -22,9 +23,32 @@ namespace {
 struct RunArgs {
     std::string model, data, config, out;
     int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1;
+    std::vector<double> drift_times;
     bool quiet = false;
     AnalogArgs analog;
 };
+
+void print_summary(const std::vector<EvalResult>& trials, const std::string& data, int64_t dataset_size) {
+    const EvalResult& r = trials.front();
+    std::printf("dataset   %s (%lld of %lld samples)\n", data.c_str(), static_cast<long long>(r.images),
+                static_cast<long long>(dataset_size));
+    if (trials.size() == 1) {
+        std::printf("top-1     %.2f %%  (%lld/%lld)\n", 100.0 * r.top1(), static_cast<long long>(r.top1_correct),
+                    static_cast<long long>(r.images));
+        std::printf("top-5     %.2f %%  (%lld/%lld)\n", 100.0 * r.top5(), static_cast<long long>(r.top5_correct),
+                    static_cast<long long>(r.images));
+        return;
+    }
+    std::vector<double> top1, top5;
+    for (const auto& t : trials) {
+        top1.push_back(100.0 * t.top1());
+        top5.push_back(100.0 * t.top5());
+    }
+    const auto s1 = summarize(top1), s5 = summarize(top5);
+    std::printf("top-1     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f] over %zu trials\n", s1.mean, s1.std, s1.ci95_low,
+                s1.ci95_high, trials.size());
+    std::printf("top-5     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f]\n", s5.mean, s5.std, s5.ci95_low, s5.ci95_high);
+}
 
 void run(const RunArgs& a) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -40,7 +64,9 @@ void run(const RunArgs& a) {
     auto dataset = open_dataset(a.data);
     check_dataset_matches_model(graph, dataset->info());
     const PreprocessSpec pre = resolve_preprocess(graph, dataset->info());
-    const auto analog = prepare_analog(graph, config, &dataset->info(), a.analog, !a.quiet);
+    auto analog = prepare_analog(graph, config, &dataset->info(), a.analog, !a.quiet);
+    if (!a.drift_times.empty() && (!analog || !analog->plan.device.drift.enabled))
+        throw Error("--drift-times needs a config whose device drifts (device.drift.enabled)");
     auto backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
     backend->load(graph, analog ? &analog->plan : nullptr);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -51,40 +77,41 @@ void run(const RunArgs& a) {
     if (analog)
         std::printf("analog    %zu of the MVM layers on crossbars, ranges: %s\n", analog->plan.layers.size(),
                     analog->ranges_source.c_str());
-    std::vector<EvalResult> trials;
-    for (int64_t t = 0; t < config.run.trials; ++t) {
-        backend->program(static_cast<uint32_t>(t));
-        trials.push_back(evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet}));
-        const EvalResult& r = trials.back();
-        if (config.run.trials > 1)
-            std::printf("trial %-3lld top-1 %.2f %%  top-5 %.2f %%\n", static_cast<long long>(t), 100.0 * r.top1(),
-                        100.0 * r.top5());
-    }
-    const EvalResult& r = trials.front();
-    std::printf("dataset   %s (%lld of %lld samples)\n", a.data.c_str(), static_cast<long long>(r.images),
-                static_cast<long long>(dataset->size()));
-    if (trials.size() == 1) {
-        std::printf("top-1     %.2f %%  (%lld/%lld)\n", 100.0 * r.top1(), static_cast<long long>(r.top1_correct),
-                    static_cast<long long>(r.images));
-        std::printf("top-5     %.2f %%  (%lld/%lld)\n", 100.0 * r.top5(), static_cast<long long>(r.top5_correct),
-                    static_cast<long long>(r.images));
-    } else {
-        std::vector<double> top1, top5;
-        for (const auto& t : trials) {
-            top1.push_back(100.0 * t.top1());
-            top5.push_back(100.0 * t.top5());
+    // Each drift time evaluates the same chip instances (same programming error and drift
+    // exponents, re-read at that time).
+    std::vector<double> times = a.drift_times;
+    if (times.empty()) times.push_back(analog ? analog->plan.device.drift.time_s : 0.0);
+    std::vector<std::vector<EvalResult>> by_time;
+    for (double time : times) {
+        if (analog) analog->plan.device.drift.time_s = static_cast<float>(time);
+        std::vector<EvalResult> trials;
+        for (int64_t t = 0; t < config.run.trials; ++t) {
+            backend->program(static_cast<uint32_t>(t));
+            trials.push_back(evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet}));
+            const EvalResult& r = trials.back();
+            if (config.run.trials > 1)
+                std::printf("trial %-3lld top-1 %.2f %%  top-5 %.2f %%\n", static_cast<long long>(t), 100.0 * r.top1(),
+                            100.0 * r.top5());
         }
-        const auto s1 = summarize(top1), s5 = summarize(top5);
-        std::printf("top-1     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f] over %zu trials\n", s1.mean, s1.std, s1.ci95_low,
-                    s1.ci95_high, trials.size());
-        std::printf("top-5     %.2f %% +- %.2f (std), 95 %% CI [%.2f, %.2f]\n", s5.mean, s5.std, s5.ci95_low, s5.ci95_high);
+        if (a.drift_times.size() > 0) std::printf("drift     t = %g s after programming\n", time);
+        print_summary(trials, a.data, dataset->size());
+        by_time.push_back(std::move(trials));
     }
+    const std::vector<EvalResult>& trials = by_time.front();
+    const EvalResult& r = trials.front();
     double seconds = 0;
-    for (const auto& t : trials) seconds += t.seconds;
-    std::printf("speed     %.1f images/s  (%.2f s)\n", static_cast<double>(r.images * config.run.trials) / seconds, seconds);
+    for (const auto& ts : by_time)
+        for (const auto& t : ts) seconds += t.seconds;
+    std::printf("speed     %.1f images/s  (%.2f s)\n",
+                static_cast<double>(r.images * config.run.trials) * static_cast<double>(by_time.size()) / seconds, seconds);
     if (!a.out.empty()) {
-        const auto report = make_run_report(config, graph, a.model, dataset->info(), pre, trials, backend->name(), load_s,
-                                            analog ? &analog->plan : nullptr, analog ? analog->ranges_source : "");
+        auto report = make_run_report(config, graph, a.model, dataset->info(), pre, trials, backend->name(), load_s,
+                                      analog ? &analog->plan : nullptr, analog ? analog->ranges_source : "");
+        if (!a.drift_times.empty()) {
+            // One summary per evaluation time (the first is also the report's main results).
+            for (size_t i = 0; i < times.size(); ++i)
+                report["results_by_drift_time"].push_back({{"time_s", times[i]}, {"results", trial_results(by_time[i])}});
+        }
         write_file_atomic(a.out, report.dump(2) + "\n");
         std::printf("report    %s\n", a.out.c_str());
     }
@@ -103,6 +130,10 @@ Command add_run(CLI::App& app) {
     app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(CLI::PositiveNumber);
     app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(CLI::NonNegativeNumber);
     add_analog_options(app, a->analog);
+    app.add_option("--drift-times", a->drift_times,
+                   "Evaluate the same chips at these times after programming, seconds (e.g. 1,3600,86400)")
+        ->delimiter(',')
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)");
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { run(*a); };
