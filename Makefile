@@ -1,12 +1,12 @@
 # The two README commands:
-#   make demo   run the main job (a real simulation of a bundled model on a bundled test set)
+#   make demo   run the main job: ResNet-20 on CIFAR-10 with PCM crossbars (configs/pcm.yaml)
 #   make test   build and run the test suite
 # Both install missing Debian packages first (scripts/setup.sh) and build as needed.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 MODEL ?= models/resnet20v1_cifar10.onnx
 DATA ?= data/cifar10-test
-CONFIG ?= configs/digital.yaml
+CONFIG ?= configs/pcm.yaml
 CMAKE_FLAGS ?=
 
 .PHONY: all setup setup-tools build demo test bench accuracy clean
