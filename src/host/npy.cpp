@@ -320,6 +320,30 @@ NpyHeader parse_npy_header(const std::string& path, const uint8_t* bytes, size_t
     return h;
 }
 
+namespace {
+
+// Converts integer elements ('i' and 'u' kinds) to Dst, except unsigned 8-byte ones, whose
+// conversion depends on the destination (returns false for them).
+template <typename Dst>
+bool convert_integers(const NpyHeader& h, const uint8_t* src, size_t n, Dst* dst) {
+    if (h.kind == 'i') {
+        switch (h.item_size) {
+            case 1: convert<int8_t>(src, n, dst); return true;
+            case 2: convert<int16_t>(src, n, dst); return true;
+            case 4: convert<int32_t>(src, n, dst); return true;
+            default: convert<int64_t>(src, n, dst); return true;
+        }
+    }
+    switch (h.item_size) {
+        case 1: convert<uint8_t>(src, n, dst); return true;
+        case 2: convert<uint16_t>(src, n, dst); return true;
+        case 4: convert<uint32_t>(src, n, dst); return true;
+        default: return false;
+    }
+}
+
+}  // namespace
+
 void npy_convert_to_float(const NpyHeader& h, const uint8_t* src, size_t n, float* dst) {
     switch (h.kind) {
         case 'f':
@@ -329,19 +353,9 @@ void npy_convert_to_float(const NpyHeader& h, const uint8_t* src, size_t n, floa
             }
             return convert<double>(src, n, dst);
         case 'i':
-            switch (h.item_size) {
-                case 1: return convert<int8_t>(src, n, dst);
-                case 2: return convert<int16_t>(src, n, dst);
-                case 4: return convert<int32_t>(src, n, dst);
-                default: return convert<int64_t>(src, n, dst);
-            }
         case 'u':
-            switch (h.item_size) {
-                case 1: return convert<uint8_t>(src, n, dst);
-                case 2: return convert<uint16_t>(src, n, dst);
-                case 4: return convert<uint32_t>(src, n, dst);
-                default: return convert<uint64_t>(src, n, dst);
-            }
+            if (!convert_integers(h, src, n, dst)) convert<uint64_t>(src, n, dst);
+            return;
         case 'b':
             for (size_t i = 0; i < n; ++i) dst[i] = src[i] ? 1.0f : 0.0f;
             return;
@@ -352,28 +366,17 @@ void npy_convert_to_float(const NpyHeader& h, const uint8_t* src, size_t n, floa
 void npy_convert_to_int64(const std::string& path, const NpyHeader& h, const uint8_t* src, size_t n, int64_t* dst) {
     switch (h.kind) {
         case 'i':
-            switch (h.item_size) {
-                case 1: return convert<int8_t>(src, n, dst);
-                case 2: return convert<int16_t>(src, n, dst);
-                case 4: return convert<int32_t>(src, n, dst);
-                default: return convert<int64_t>(src, n, dst);
-            }
         case 'u':
-            switch (h.item_size) {
-                case 1: return convert<uint8_t>(src, n, dst);
-                case 2: return convert<uint16_t>(src, n, dst);
-                case 4: return convert<uint32_t>(src, n, dst);
-                default:
-                    for (size_t i = 0; i < n; ++i) {
-                        uint64_t v;
-                        std::memcpy(&v, src + i * 8, 8);
-                        if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-                            fail(path, "uint64 value " + std::to_string(v) + " at element " + std::to_string(i) +
-                                           " does not fit in int64");
-                        dst[i] = static_cast<int64_t>(v);
-                    }
-                    return;
+            if (convert_integers(h, src, n, dst)) return;
+            for (size_t i = 0; i < n; ++i) {  // uint64: only values that fit
+                uint64_t v;
+                std::memcpy(&v, src + i * 8, 8);
+                if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                    fail(path, "uint64 value " + std::to_string(v) + " at element " + std::to_string(i) +
+                                   " does not fit in int64");
+                dst[i] = static_cast<int64_t>(v);
             }
+            return;
         case 'b':
             for (size_t i = 0; i < n; ++i) dst[i] = src[i] ? 1 : 0;
             return;
