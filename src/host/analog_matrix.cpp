@@ -103,6 +103,8 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
     const RngStream drift{ids.seed, ids.trial, ids.layer, RngRole::Drift};
     const RngStream accumulated{ids.seed, ids.trial, ids.layer, RngRole::AccumulatedReadNoise};
     std::vector<double> ref0(compensation_.size(), 0.0), ref_t(compensation_.size(), 0.0);
+    // Per cell, for the reference reads: the conductance right after programming and at time t.
+    std::vector<float> at0(compensate ? polarities * count : 0), at_t(at0.size());
     for (size_t s = 0; s < targets_.size(); ++s) {
 #pragma omp parallel for schedule(static)
         for (int64_t ii = 0; ii < static_cast<int64_t>(count); ++ii) {
@@ -114,7 +116,12 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
                 // Programming error and drift are drawn once per chip instance (trial).
                 const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
                 const float nu = drift_nu(device, target, drift.normal(e));
-                now[p] = conductance_at_time(device, programmed, nu, t, accumulated.normal(e));
+                const float z = accumulated.normal(e);
+                now[p] = conductance_at_time(device, programmed, nu, t, z);
+                if (compensate) {
+                    at0[p * count + i] = conductance_at_time(device, programmed, nu, 0.0f, z);
+                    at_t[p * count + i] = now[p];
+                }
             }
             g_[s][i] = offset ? now[0] : now[0] - now[1];
             if (read_noise) {
@@ -129,12 +136,8 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
             const auto o = static_cast<int64_t>(i) / k_, j = static_cast<int64_t>(i) % k_;
             const size_t blk = s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>((j / map_.array_rows) * cb_count + o / map_.array_cols);
             for (size_t p = 0; p < polarities; ++p) {
-                const float target = targets_[s][p * count + i];
-                const uint64_t e = ids.element_base + (s * polarities + p) * count + i;
-                const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
-                const float nu = drift_nu(device, target, drift.normal(e));
-                ref0[blk] += conductance_at_time(device, programmed, nu, 0.0f, accumulated.normal(e));
-                ref_t[blk] += conductance_at_time(device, programmed, nu, t, accumulated.normal(e));
+                ref0[blk] += at0[p * count + i];
+                ref_t[blk] += at_t[p * count + i];
             }
         }
     }
