@@ -229,6 +229,23 @@ TEST(Cli, DriftTimesEvaluateTheSameChipsAtEachTime) {
               std::string::npos);
 }
 
+TEST(Cli, LayerStatsGiveHighSnrForIdealDevicesAndLowerForPcm) {
+    TempDir dir;
+    auto snr = [&](const std::string& preset) {
+        const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --config " +
+                               repo("configs/" + preset) + " --images 50 --trials 1 --calibration-images 64 --layer-stats 50 --out " +
+                               dir.file(preset + ".json"));
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(read_text(dir.file(preset + ".json")))["layer_snr"];
+    };
+    const auto ideal = snr("ideal.yaml"), pcm = snr("pcm.yaml");
+    ASSERT_EQ(ideal.size(), 6u);
+    // 8-bit weights and inputs: quantization noise alone, tens of dB below the signal.
+    for (const auto& l : ideal) EXPECT_GT(l["snr_db"].get<double>(), 20.0) << l["layer"];
+    // PCM programming error and drift (about 5-10 % per cell) cost the first layer more.
+    EXPECT_LT(pcm[0]["snr_db"].get<double>(), ideal[0]["snr_db"].get<double>() - 6.0);
+}
+
 TEST(CliErrors, AnalogRunWithoutCalibrationData) {
     TempDir dir;
     write_idx_dataset(dir.str(), 10, 10);  // no `calibration:` entry

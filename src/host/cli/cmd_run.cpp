@@ -1,6 +1,7 @@
 // `xbarsim run`: evaluate a model on a dataset — digitally, or with its MVM layers on simulated
 // crossbars over one or more Monte Carlo trials — print accuracy and throughput, write a report.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -12,6 +13,7 @@
 #include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/layer_stats.hpp"
 #include "xbarsim/onnx_import.hpp"
 #include "xbarsim/report.hpp"
 #include "xbarsim/stats.hpp"
@@ -24,6 +26,7 @@ struct RunArgs {
     std::string model, data, config, out;
     int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1;
     std::vector<double> drift_times;
+    int64_t layer_stats = 0;
     bool quiet = false;
     AnalogArgs analog;
 };
@@ -104,6 +107,18 @@ void run(const RunArgs& a) {
         for (const auto& t : ts) seconds += t.seconds;
     std::printf("speed     %.1f images/s  (%.2f s)\n",
                 static_cast<double>(r.images * config.run.trials) * static_cast<double>(by_time.size()) / seconds, seconds);
+    nlohmann::json snr_json = nlohmann::json::array();
+    if (a.layer_stats > 0) {
+        if (!analog) throw Error("--layer-stats compares analog layers with digital ones; the config has none");
+        backend->program(0);  // chip instance 0, at the last evaluation time
+        const auto snr = measure_layer_snr(graph, analog->plan, *backend, *dataset, pre,
+                                           std::min(a.layer_stats, dataset->size()), config.run.batch_size);
+        std::printf("layer SNR against the digital network (trial 0, %lld samples):\n", static_cast<long long>(std::min(a.layer_stats, dataset->size())));
+        for (const auto& s : snr) {
+            std::printf("  %-28s %8.2f dB\n", s.name.c_str(), s.snr_db());
+            snr_json.push_back({{"layer", s.name}, {"snr_db", std::isfinite(s.snr_db()) ? nlohmann::json(s.snr_db()) : nlohmann::json(nullptr)}});
+        }
+    }
     if (!a.out.empty()) {
         auto report = make_run_report(config, graph, a.model, dataset->info(), pre, trials, backend->name(), load_s,
                                       analog ? &analog->plan : nullptr, analog ? analog->ranges_source : "");
@@ -112,6 +127,7 @@ void run(const RunArgs& a) {
             for (size_t i = 0; i < times.size(); ++i)
                 report["results_by_drift_time"].push_back({{"time_s", times[i]}, {"results", trial_results(by_time[i])}});
         }
+        if (!snr_json.empty()) report["layer_snr"] = snr_json;
         write_file_atomic(a.out, report.dump(2) + "\n");
         std::printf("report    %s\n", a.out.c_str());
     }
@@ -134,6 +150,9 @@ Command add_run(CLI::App& app) {
                    "Evaluate the same chips at these times after programming, seconds (e.g. 1,3600,86400)")
         ->delimiter(',')
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--layer-stats", a->layer_stats,
+                   "Per-layer output SNR (dB) of the analog layers against the digital network, on the first N samples")
+        ->check(CLI::PositiveNumber);
     app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)");
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { run(*a); };
