@@ -38,6 +38,7 @@ struct AnalogLayerConfig {
     int input_bits = 8;
     RangeSpec input_range;
     InputSign input_sign = InputSign::Auto;
+    int input_slice_bits = 0;  // bit-serial inputs: bits per input slice (0 = all bits at once)
     int adc_bits = 8;
     RangeSpec adc_range;
     bool adc_symmetric = true;

@@ -74,9 +74,14 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
 
     const YAML::Node input = at(node, "input");
     const std::string in = section + ".input";
-    yaml_check_keys(file, input, in, {"bits", "range", "percentile", "sign"});
+    yaml_check_keys(file, input, in, {"bits", "range", "percentile", "sign", "slice_bits"});
     c.input_bits = parse_bits(file, input, "bits", c.input_bits, in, 2);
     c.input_range = parse_range(file, input, in, c.input_range);
+    c.input_slice_bits = static_cast<int>(yaml_int(file, input, "slice_bits", c.input_slice_bits, in));
+    if (c.input_slice_bits < 0 || c.input_slice_bits > 24)
+        yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "must be 0 (not bit-serial) or 1..24");
+    if (c.input_slice_bits > 0 && c.input_bits == 0)
+        yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "bit-serial inputs need input.bits > 0");
     const std::string sign = yaml_string(file, input, "sign", "", in);
     if (sign == "auto") c.input_sign = InputSign::Auto;
     else if (sign == "signed") c.input_sign = InputSign::Signed;
@@ -188,6 +193,7 @@ YAML::Node layer_to_yaml(const AnalogLayerConfig& c) {
     n["array"]["cols"] = c.mapping.array_cols;
     YAML::Node in = range_to_yaml(c.input_range);
     in["bits"] = c.input_bits;
+    in["slice_bits"] = c.input_slice_bits;
     in["sign"] = c.input_sign == InputSign::Auto ? "auto" : (c.input_sign == InputSign::Signed ? "signed" : "unsigned");
     n["input"] = in;
     YAML::Node adc = range_to_yaml(c.adc_range);

@@ -195,67 +195,91 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     part.resize(static_cast<size_t>(n_ * m));
     colsum.assign(static_cast<size_t>(m), 0.0f);
     acc.assign(static_cast<size_t>(n_ * m), 0.0);
+    // Bit-serial inputs: slice j carries input_slice(code, j) / (2^sx - 1) and weighs
+    // f_j = 2^(j sx) (2^sx - 1) / n_x in the digital shift-add; otherwise one slice with f = 1.
+    const bool serial = input.slice_bits > 0 && input.bits > 0;
+    const int32_t n_x = input.bits > 0 ? (input.is_signed ? signed_max_level(input.bits) : unsigned_max_level(input.bits)) : 1;
+    const int magnitude_bits = input.is_signed ? input.bits - 1 : input.bits;
+    const int in_slices = serial ? slice_count(magnitude_bits, input.slice_bits) : 1;
+    const float slice_top = serial ? static_cast<float>(unsigned_max_level(input.slice_bits)) : 1.0f;
     // Lumped read noise: each column output gets a Gaussian of variance sum_j var(g_oj) x_j^2, the
     // exact distribution of the sum of independent per-cell Gaussians, from one extra GEMM.
     const bool read_noise = !var_.empty();
     if (read_noise) {
         scratch_sq_.resize(static_cast<size_t>(k_ * m));
         scratch_var_.resize(static_cast<size_t>(n_ * m));
-        for (size_t i = 0; i < scratch_sq_.size(); ++i) scratch_sq_[i] = xq[i] * xq[i];
     }
     const RngStream noise{ids_.seed, ids_.trial, ids_.layer, RngRole::ReadNoise};
     const RngStream rounding{ids_.seed, ids_.trial, ids_.layer, RngRole::AdcRounding};
     const int64_t rb_count = row_blocks(), cb_count = col_blocks();
-    for (size_t s = 0; s < slices; ++s) {
-        const float factor = sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
-                                    : (offset ? 2.0f : 1.0f) / dg;
-        AdcParams p;
-        p.bits = adc_spec.bits;
-        p.symmetric = adc_spec.symmetric;
-        p.stochastic = adc_spec.stochastic;
-        if (p.bits > 0) {
-            const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
-            p.hi = adc_spec.hi[r];
-            p.lo = adc_spec.lo.empty() ? -p.hi : adc_spec.lo[r];
+    const int64_t total_in = k_ * m;
+    for (int js = 0; js < in_slices; ++js) {
+        const float* xin = xq;
+        float in_factor = 1.0f;
+        if (serial) {
+            scratch_slice_.resize(static_cast<size_t>(total_in));
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < total_in; ++i) {
+                const auto code = static_cast<int32_t>(round_even(xq[i] * static_cast<float>(n_x)));
+                scratch_slice_[static_cast<size_t>(i)] = static_cast<float>(input_slice(code, js, input.slice_bits)) / slice_top;
+            }
+            xin = scratch_slice_.data();
+            in_factor = std::ldexp(slice_top, js * input.slice_bits) / static_cast<float>(n_x);
         }
-        for (int64_t r0 = 0; r0 < k_; r0 += rows) {
-            const int64_t nr = std::min(rows, k_ - r0);
-            // part[n x m] = G_s[:, r0:r0+nr] . xq[r0:r0+nr, :] — every column of every array block at once.
-            cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xq + r0 * m, m, 0.0f, part.data(), m,
-                       nullptr);
-            const int64_t rb = r0 / rows;
-            if (read_noise) {
-                cpu::sgemm(false, false, n_, m, nr, 1.0f, var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f,
-                           scratch_var_.data(), m, nullptr);
-                // Element: (slice, row block, output) of this matrix; sample: the input vector.
-                const uint64_t e0 = ids_.element_base + (s * static_cast<uint64_t>(rb_count) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
-#pragma omp parallel for schedule(static)
-                for (int64_t o = 0; o < n_; ++o)
+        if (read_noise)
+            for (int64_t i = 0; i < total_in; ++i) scratch_sq_[static_cast<size_t>(i)] = xin[i] * xin[i];
+        for (size_t s = 0; s < slices; ++s) {
+            const float factor = in_factor * (sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
+                                                     : (offset ? 2.0f : 1.0f) / dg);
+            AdcParams p;
+            p.bits = adc_spec.bits;
+            p.symmetric = adc_spec.symmetric;
+            p.stochastic = adc_spec.stochastic;
+            if (p.bits > 0) {
+                const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
+                p.hi = adc_spec.hi[r];
+                p.lo = adc_spec.lo.empty() ? -p.hi : adc_spec.lo[r];
+            }
+            for (int64_t r0 = 0; r0 < k_; r0 += rows) {
+                const int64_t nr = std::min(rows, k_ - r0);
+                // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once.
+                cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xin + r0 * m, m, 0.0f, part.data(), m,
+                           nullptr);
+                const int64_t rb = r0 / rows;
+                // Draws of this array output: element (weight slice, input slice, row block, output), sample
+                // the input vector.
+                const uint64_t e0 = ids_.element_base +
+                                    ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
+                                     static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
+                if (read_noise) {
+                    cpu::sgemm(false, false, n_, m, nr, 1.0f, var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f,
+                               scratch_var_.data(), m, nullptr);
+    #pragma omp parallel for schedule(static)
+                    for (int64_t o = 0; o < n_; ++o)
+                        for (int64_t c = 0; c < m; ++c) {
+                            const auto i = static_cast<size_t>(o * m + c);
+                            const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                            part[i] += std::sqrt(scratch_var_[i]) * z;
+                        }
+                }
+                if (observer) observer(static_cast<int>(s), part.data(), n_ * m);
+                if (base != 0.0f) {
+                    std::fill(colsum.begin(), colsum.end(), 0.0f);
+                    for (int64_t j = r0; j < r0 + nr; ++j)
+                        for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xin[j * m + c];
+                }
+    #pragma omp parallel for schedule(static)
+                for (int64_t o = 0; o < n_; ++o) {
+                    // Drift compensation rescales the array's digitized outputs.
+                    const float comp = compensation_.empty()
+                                           ? 1.0f
+                                           : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
                     for (int64_t c = 0; c < m; ++c) {
-                        const auto i = static_cast<size_t>(o * m + c);
-                        const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                        part[i] += std::sqrt(scratch_var_[i]) * z;
+                        const size_t i = static_cast<size_t>(o * m + c);
+                        const float u = p.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
+                        const float a = adc(part[i], p, u) * comp;
+                        acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
                     }
-            }
-            if (observer) observer(static_cast<int>(s), part.data(), n_ * m);
-            if (base != 0.0f) {
-                std::fill(colsum.begin(), colsum.end(), 0.0f);
-                for (int64_t j = r0; j < r0 + nr; ++j)
-                    for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
-            }
-            // ADC rounding draws: element (slice, row block, output), sample the input vector.
-            const uint64_t e_adc = ids_.element_base + (s * static_cast<uint64_t>(rb_count) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
-#pragma omp parallel for schedule(static)
-            for (int64_t o = 0; o < n_; ++o) {
-                // Drift compensation rescales the array's digitized outputs.
-                const float comp = compensation_.empty()
-                                       ? 1.0f
-                                       : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
-                for (int64_t c = 0; c < m; ++c) {
-                    const size_t i = static_cast<size_t>(o * m + c);
-                    const float u = p.stochastic ? rounding.uniform(e_adc + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
-                    const float a = adc(part[i], p, u) * comp;
-                    acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
                 }
             }
         }

@@ -122,6 +122,7 @@ public:
         auto& e = it->second;
         analog::InputSpec in;
         in.bits = e.plan->config.input_bits;
+        in.slice_bits = e.plan->config.input_slice_bits;
         in.range = e.plan->input_range;
         in.is_signed = e.plan->input_signed;
         out_.resize(static_cast<size_t>(e.plan->cols * m));

@@ -13,6 +13,7 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
     input_.bits = plan.config.input_bits;
     input_.range = plan.input_range;
     input_.is_signed = plan.input_signed;
+    input_.slice_bits = plan.config.input_slice_bits;
     adc_.bits = plan.config.adc_bits;
     adc_.symmetric = plan.config.adc_symmetric;
     adc_.stochastic = plan.config.stochastic_rounding;

@@ -32,6 +32,9 @@ struct InputSpec {
     int bits = 8;          // DAC bits; 0 = not quantized
     float range = 1.0f;    // x is divided by this before the DAC (clipped to [-1,1] or [0,1])
     bool is_signed = true; // false: inputs are known non-negative (e.g. after ReLU)
+    int slice_bits = 0;    // bit-serial inputs: the integer input code is applied in slices of this
+                           // many bits (LSB first, sign on every slice), each slice one analog MVM
+                           // with its own ADC conversion, shift-added digitally; 0 = all at once
 };
 
 // Applies the DAC to `count` values (normalized outputs of analog::dac).
@@ -107,7 +110,7 @@ private:
     DeviceParams device_;                      // the device of the current programming
     NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
-    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_;
+    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_, scratch_slice_;
     mutable std::vector<double> scratch_acc_;
 };
 
