@@ -251,10 +251,27 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 const uint64_t e0 = ids_.element_base +
                                     ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
                                      static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
-                if (read_noise) {
+                if (read_noise && map_.per_cell_read_noise) {
+                    // Validation mode: every cell pair gets its own draw for every input vector; elements
+                    // are the cells (weight slice, input slice, output, input).
+                    const uint64_t cell0 = ids_.element_base +
+                                           (s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(n_ * k_);
+#pragma omp parallel for schedule(static)
+                    for (int64_t o = 0; o < n_; ++o)
+                        for (int64_t c = 0; c < m; ++c) {
+                            double sum = 0.0;
+                            for (int64_t j = r0; j < r0 + nr; ++j) {
+                                const float v = var_[s][static_cast<size_t>(o * k_ + j)];
+                                if (v <= 0.0f) continue;
+                                const float z = noise.normal(cell0 + static_cast<uint64_t>(o * k_ + j), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                                sum += static_cast<double>(std::sqrt(v) * z) * xin[j * m + c];
+                            }
+                            part[static_cast<size_t>(o * m + c)] += static_cast<float>(sum);
+                        }
+                } else if (read_noise) {
                     cpu::sgemm(false, false, n_, m, nr, 1.0f, var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f,
                                scratch_var_.data(), m, nullptr);
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
                     for (int64_t o = 0; o < n_; ++o)
                         for (int64_t c = 0; c < m; ++c) {
                             const auto i = static_cast<size_t>(o * m + c);
@@ -268,7 +285,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                     for (int64_t j = r0; j < r0 + nr; ++j)
                         for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xin[j * m + c];
                 }
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
                 for (int64_t o = 0; o < n_; ++o) {
                     // Drift compensation rescales the array's digitized outputs.
                     const float comp = compensation_.empty()

@@ -8,8 +8,10 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
     if (!plan.calibrated)
         throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
     matrices_.reserve(static_cast<size_t>(plan.groups));
+    analog::MatrixMapping mapping = plan.config.mapping;
+    mapping.per_cell_read_noise = plan.config.read_noise_mode == ReadNoiseMode::PerCell;
     for (int64_t g = 0; g < plan.groups; ++g)
-        matrices_.emplace_back(weights.ptr() + g * plan.cols * plan.rows, plan.cols, plan.rows, plan.config.mapping);
+        matrices_.emplace_back(weights.ptr() + g * plan.cols * plan.rows, plan.cols, plan.rows, mapping);
     input_.bits = plan.config.input_bits;
     input_.range = plan.input_range;
     input_.is_signed = plan.input_signed;

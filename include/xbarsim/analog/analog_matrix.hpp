@@ -26,6 +26,8 @@ struct MatrixMapping {
     int64_t array_cols = 256;     // C: outputs per array (per array pair for differential)
     float g_min = 0.0f;           // g_min = 1 / on-off ratio
     float w_max = 0.0f;           // weight full scale; 0 = max |W| (larger weights are clipped)
+    bool per_cell_read_noise = false;  // validation mode: draw read noise for every cell and input
+                                       // vector instead of one lumped Gaussian per output (slow)
 };
 
 struct InputSpec {
