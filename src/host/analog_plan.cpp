@@ -105,7 +105,7 @@ private:
 // the DAC produces with the ranges of pass 1.
 class ArrayOutputStats final : public MvmObserver {
 public:
-    ArrayOutputStats(const Graph& g, const AnalogPlan& plan) : plan_(plan) {
+    ArrayOutputStats(const Graph& g, const AnalogPlan& plan) {
         for (const auto& l : plan.layers) {
             if (l.config.adc_bits == 0 || l.config.adc_range.mode != RangeMode::Calibrated) continue;
             auto& entry = layers_[l.node];
@@ -140,7 +140,6 @@ private:
         std::vector<analog::AnalogMatrix> matrices;
         std::vector<StreamingHistogram> hist;
     };
-    const AnalogPlan& plan_;
     std::map<size_t, Entry> layers_;
     std::vector<float> out_;
 };

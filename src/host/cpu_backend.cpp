@@ -11,11 +11,7 @@
 #include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
 
-#if defined(__has_include)
-#if __has_include(<cblas.h>)
-#include <cblas.h>
-#endif
-#endif
+#include <cblas.h>  // openblas_set_num_threads
 
 namespace xbarsim {
 
