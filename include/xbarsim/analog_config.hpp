@@ -19,10 +19,17 @@ enum class RangeMode {
     Value,       // given explicitly
 };
 
+// How a calibrated range is chosen from the recorded |values|.
+enum class CalibrationMethod {
+    Percentile,  // the given percentile of |value|
+    Mse,         // the clipping range that minimizes clipping + rounding squared error for the bits
+};
+
 struct RangeSpec {
     RangeMode mode = RangeMode::Calibrated;
     float value = 0.0f;         // RangeMode::Value
-    double percentile = 99.99;  // RangeMode::Calibrated
+    double percentile = 99.99;  // RangeMode::Calibrated, CalibrationMethod::Percentile
+    CalibrationMethod method = CalibrationMethod::Percentile;
 };
 
 enum class InputSign { Auto, Signed, Unsigned };  // Auto: unsigned when calibration saw no negative input
@@ -39,10 +46,12 @@ struct AnalogLayerConfig {
     RangeSpec input_range;
     InputSign input_sign = InputSign::Auto;
     int input_slice_bits = 0;  // bit-serial inputs: bits per input slice (0 = all bits at once)
+    bool input_analog_accumulation = false;  // bit-serial: shift-add input slices in analog, one ADC conversion
     int adc_bits = 8;
     RangeSpec adc_range;
     bool adc_symmetric = true;
     bool stochastic_rounding = false;
+    bool adc_per_column = false;  // calibrated ADC range per output column (and weight slice)
     int columns_per_adc = 1;
     ReadNoiseMode read_noise_mode = ReadNoiseMode::Lumped;
 };

@@ -26,6 +26,7 @@ struct AnalogLayerPlan {
     float input_range = 0.0f;     // full scale of the DAC
     bool input_signed = true;
     std::vector<float> adc_range; // per slice, normalized array-output units
+    std::vector<float> adc_column_range;  // adc.per_column: [slice][group][column], else empty
     bool calibrated = false;
 };
 

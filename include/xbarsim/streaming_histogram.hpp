@@ -14,6 +14,12 @@ public:
     void add(float v) { add(&v, 1); }
     // The value below which `percentile` % of |values| lie (linear within a bin); 0 when empty.
     double percentile(double percentile) const;
+    // The clipping range c that minimizes the expected squared error of a quantizer with
+    // `levels` steps between 0 and c (step = c / levels) over the recorded |values|: values above
+    // c cost (v - c)^2, values below cost step^2 / 12 (uniform rounding error), or v^2 where v
+    // is under half a step (it rounds to zero). Searched over `candidates` ranges evenly spaced in
+    // (0, max]. levels <= 0 (no quantization): max().
+    double mse_optimal_range(double levels, int candidates = 512) const;
     double max() const { return max_; }
     int64_t count() const { return count_; }
     bool saw_negative() const { return negative_; }

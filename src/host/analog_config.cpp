@@ -32,6 +32,10 @@ RangeSpec parse_range(const std::string& file, const YAML::Node& map, const std:
             if (!(r.value > 0.0f)) yaml_fail(file, n, section + ".range", "must be positive");
         }
     }
+    const std::string method = yaml_string(file, map, "method", "", section);
+    if (method == "percentile") r.method = CalibrationMethod::Percentile;
+    else if (method == "mse") r.method = CalibrationMethod::Mse;
+    else if (!method.empty()) yaml_fail(file, map["method"], section + ".method", "must be percentile or mse");
     r.percentile = yaml_number(file, map, "percentile", r.percentile, section);
     if (!(r.percentile > 0.0 && r.percentile <= 100.0)) yaml_fail(file, at(map, "percentile"), section + ".percentile", "must be in (0, 100]");
     return r;
@@ -64,6 +68,18 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
     c.mapping.slices = static_cast<int>(yaml_int(file, node, "slices", c.mapping.slices, section));
     if (c.mapping.slices < 1 || c.mapping.slices > 24) yaml_fail(file, at(node, "slices"), section + ".slices", "must be 1..24");
     c.mapping.cell_bits = parse_bits(file, node, "cell_bits", c.mapping.cell_bits, section, 1);
+    const std::string scaling = yaml_string(file, node, "weight_scaling", "", section);
+    if (scaling == "layer") c.mapping.per_column_scale = false;
+    else if (scaling == "column") c.mapping.per_column_scale = true;
+    else if (!scaling.empty()) yaml_fail(file, at(node, "weight_scaling"), section + ".weight_scaling", "must be layer or column");
+    const std::string readout = yaml_string(file, node, "differential_readout", "", section);
+    if (readout == "subtract") c.mapping.separate_differential = false;
+    else if (readout == "separate") c.mapping.separate_differential = true;
+    else if (!readout.empty()) yaml_fail(file, at(node, "differential_readout"), section + ".differential_readout", "must be subtract or separate");
+    const std::string reference = yaml_string(file, node, "offset_reference", "", section);
+    if (reference == "digital") c.mapping.reference_column = false;
+    else if (reference == "column") c.mapping.reference_column = true;
+    else if (!reference.empty()) yaml_fail(file, at(node, "offset_reference"), section + ".offset_reference", "must be digital or column");
 
     const YAML::Node array = at(node, "array");
     yaml_check_keys(file, array, section + ".array", {"rows", "cols"});
@@ -74,7 +90,7 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
 
     const YAML::Node input = at(node, "input");
     const std::string in = section + ".input";
-    yaml_check_keys(file, input, in, {"bits", "range", "percentile", "sign", "slice_bits"});
+    yaml_check_keys(file, input, in, {"bits", "range", "percentile", "method", "sign", "slice_bits", "accumulation"});
     c.input_bits = parse_bits(file, input, "bits", c.input_bits, in, 2);
     c.input_range = parse_range(file, input, in, c.input_range);
     c.input_slice_bits = static_cast<int>(yaml_int(file, input, "slice_bits", c.input_slice_bits, in));
@@ -82,6 +98,10 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
         yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "must be 0 (not bit-serial) or 1..24");
     if (c.input_slice_bits > 0 && c.input_bits == 0)
         yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "bit-serial inputs need input.bits > 0");
+    const std::string accumulation = yaml_string(file, input, "accumulation", "", in);
+    if (accumulation == "digital") c.input_analog_accumulation = false;
+    else if (accumulation == "analog") c.input_analog_accumulation = true;
+    else if (!accumulation.empty()) yaml_fail(file, at(input, "accumulation"), in + ".accumulation", "must be digital or analog");
     const std::string sign = yaml_string(file, input, "sign", "", in);
     if (sign == "auto") c.input_sign = InputSign::Auto;
     else if (sign == "signed") c.input_sign = InputSign::Signed;
@@ -90,12 +110,13 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
 
     const YAML::Node adc = at(node, "adc");
     const std::string ad = section + ".adc";
-    yaml_check_keys(file, adc, ad, {"bits", "range", "percentile", "symmetric", "stochastic_rounding", "columns_per_adc"});
+    yaml_check_keys(file, adc, ad, {"bits", "range", "percentile", "method", "symmetric", "stochastic_rounding", "per_column", "columns_per_adc"});
     c.adc_bits = parse_bits(file, adc, "bits", c.adc_bits, ad, 1);
     c.adc_range = parse_range(file, adc, ad, c.adc_range);
     c.adc_symmetric = yaml_bool(file, adc, "symmetric", c.adc_symmetric, ad);
     if (c.adc_symmetric && c.adc_bits == 1) yaml_fail(file, at(adc, "bits"), ad + ".bits", "a symmetric ADC needs at least 2 bits");
     c.stochastic_rounding = yaml_bool(file, adc, "stochastic_rounding", c.stochastic_rounding, ad);
+    c.adc_per_column = yaml_bool(file, adc, "per_column", c.adc_per_column, ad);
     c.columns_per_adc = static_cast<int>(yaml_int(file, adc, "columns_per_adc", c.columns_per_adc, ad));
     if (c.columns_per_adc < 1) yaml_fail(file, at(adc, "columns_per_adc"), ad + ".columns_per_adc", "must be positive");
 
@@ -108,11 +129,19 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
         yaml_fail(file, node, section + ".slices", "bit slicing needs weight_bits > 0");
     if (c.mapping.mapping == analog::Mapping::Offset && c.mapping.slices == 1 && c.mapping.cell_bits == 1)
         yaml_fail(file, node, section + ".cell_bits", "offset mapping needs cell_bits >= 2 (a level at zero)");
+    if (c.mapping.separate_differential && c.mapping.mapping != analog::Mapping::Differential)
+        yaml_fail(file, node, section + ".differential_readout", "separate readout needs mapping: differential");
+    if (c.mapping.reference_column && c.mapping.mapping != analog::Mapping::Offset)
+        yaml_fail(file, node, section + ".offset_reference", "a reference column needs mapping: offset");
+    if (c.mapping.per_column_scale && c.weight_range == WeightRange::Percentile)
+        yaml_fail(file, node, section + ".weight_scaling", "per-column scaling uses each column's max |W| (weight_range: max)");
+    if (c.adc_per_column && c.adc_bits > 0 && c.adc_range.mode != RangeMode::Calibrated)
+        yaml_fail(file, node, section + ".adc.per_column", "per-column ADC ranges are calibrated (adc.range: calibrated)");
     return c;
 }
 
-#define XBARSIM_LAYER_KEYS "mapping", "weight_bits", "weight_range", "weight_percentile", "slices", "cell_bits", "array", \
-                           "input", "adc", "read_noise_mode"
+#define XBARSIM_LAYER_KEYS "mapping", "weight_bits", "weight_range", "weight_percentile", "weight_scaling", "slices", "cell_bits", \
+                           "differential_readout", "offset_reference", "array", "input", "adc", "read_noise_mode"
 
 }  // namespace
 
@@ -175,6 +204,7 @@ YAML::Node range_to_yaml(const RangeSpec& r) {
     if (r.mode == RangeMode::Value) n["range"] = r.value;
     else n["range"] = r.mode == RangeMode::Max ? "max" : "calibrated";
     n["percentile"] = r.percentile;
+    n["method"] = r.method == CalibrationMethod::Mse ? "mse" : "percentile";
     return n;
 }
 
@@ -187,19 +217,24 @@ YAML::Node layer_to_yaml(const AnalogLayerConfig& c) {
     n["weight_bits"] = c.mapping.weight_bits;
     n["weight_range"] = c.weight_range == WeightRange::Max ? "max" : "percentile";
     n["weight_percentile"] = c.weight_percentile;
+    n["weight_scaling"] = c.mapping.per_column_scale ? "column" : "layer";
     n["slices"] = c.mapping.slices;
     n["cell_bits"] = c.mapping.cell_bits;
+    if (c.mapping.mapping == analog::Mapping::Differential) n["differential_readout"] = c.mapping.separate_differential ? "separate" : "subtract";
+    else n["offset_reference"] = c.mapping.reference_column ? "column" : "digital";
     n["array"]["rows"] = c.mapping.array_rows;
     n["array"]["cols"] = c.mapping.array_cols;
     YAML::Node in = range_to_yaml(c.input_range);
     in["bits"] = c.input_bits;
     in["slice_bits"] = c.input_slice_bits;
+    in["accumulation"] = c.input_analog_accumulation ? "analog" : "digital";
     in["sign"] = c.input_sign == InputSign::Auto ? "auto" : (c.input_sign == InputSign::Signed ? "signed" : "unsigned");
     n["input"] = in;
     YAML::Node adc = range_to_yaml(c.adc_range);
     adc["bits"] = c.adc_bits;
     adc["symmetric"] = c.adc_symmetric;
     adc["stochastic_rounding"] = c.stochastic_rounding;
+    adc["per_column"] = c.adc_per_column;
     adc["columns_per_adc"] = c.columns_per_adc;
     n["adc"] = adc;
     n["read_noise_mode"] = c.read_noise_mode == ReadNoiseMode::Lumped ? "lumped" : "per_cell";

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cpu_ops.hpp"
+#include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/error.hpp"
 
 namespace xbarsim::analog {
@@ -20,6 +21,9 @@ void validate(const MatrixMapping& m) {
         throw Error("analog mapping: offset mapping needs cell_bits >= 2 (an odd number of levels, one at zero)");
     if (m.array_rows < 1 || m.array_cols < 1) throw Error("analog mapping: array rows and cols must be positive");
     if (!(m.g_min >= 0.0f && m.g_min < 1.0f)) throw Error("analog mapping: g_min must be in [0, 1)");
+    if (m.separate_differential && m.mapping != Mapping::Differential)
+        throw Error("analog mapping: separately digitized pairs need the differential mapping");
+    if (m.reference_column && m.mapping != Mapping::Offset) throw Error("analog mapping: a reference column needs the offset mapping");
 }
 
 }  // namespace
@@ -28,23 +32,32 @@ AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const Ma
     : map_(mapping), n_(n_out), k_(k_in) {
     validate(map_);
     const auto count = static_cast<size_t>(n_ * k_);
-    if (map_.w_max > 0.0f) {
-        w_max_ = map_.w_max;
-    } else {
-        for (size_t i = 0; i < count; ++i) w_max_ = std::max(w_max_, std::fabs(w[i]));
-        if (w_max_ == 0.0f) w_max_ = 1.0f;  // an all-zero matrix: any scale maps it to zero conductance
+    // Weight full scale: explicit, or max |W| of the matrix, or of each output column.
+    w_scale_.assign(static_cast<size_t>(n_), map_.w_max);
+    if (!(map_.w_max > 0.0f)) {
+        float all = 0.0f;
+        for (int64_t o = 0; o < n_; ++o) {
+            float m = 0.0f;
+            for (int64_t j = 0; j < k_; ++j) m = std::max(m, std::fabs(w[o * k_ + j]));
+            w_scale_[static_cast<size_t>(o)] = m;
+            all = std::max(all, m);
+        }
+        // An all-zero matrix (or column): any scale maps it to zero conductance.
+        for (auto& v : w_scale_) v = map_.per_column_scale ? (v > 0.0f ? v : 1.0f) : (all > 0.0f ? all : 1.0f);
     }
     const float gmin = map_.g_min;
     const bool sliced = map_.slices > 1;
     const bool offset = map_.mapping == Mapping::Offset;
     if (map_.weight_bits > 0) {
         codes_.resize(count);
-        for (size_t i = 0; i < count; ++i) codes_[i] = quantize_weight(w[i] / w_max_, map_.weight_bits);
+        for (size_t i = 0; i < count; ++i) codes_[i] = quantize_weight(w[i] / w_scale_[i / static_cast<size_t>(k_)], map_.weight_bits);
     } else {
         w_norm_.resize(count);
-        for (size_t i = 0; i < count; ++i) w_norm_[i] = clampf(w[i] / w_max_, -1.0f, 1.0f);
+        for (size_t i = 0; i < count; ++i) w_norm_[i] = clampf(w[i] / w_scale_[i / static_cast<size_t>(k_)], -1.0f, 1.0f);
     }
     const int32_t n_levels = map_.weight_bits > 0 ? signed_max_level(map_.weight_bits) : 0;
+    // The offset zero point (w = 0) per slice: the conductance a reference column holds.
+    std::vector<float> zero_level(static_cast<size_t>(map_.slices), offset_conductance(0.0f, map_.cell_bits, gmin));
     if (sliced) {
         // Differential slices the magnitude (weight_bits - 1 bits), offset the shifted code
         // q + 2^(bits-1) (weight_bits bits); each slice's cell holds slice_bits bits.
@@ -53,6 +66,8 @@ AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const Ma
         const size_t cells = offset ? count : 2 * count;  // differential: g+ cells, then g- cells
         targets_.assign(static_cast<size_t>(map_.slices), std::vector<float>(cells));
         const int32_t zero = offset ? (int32_t{1} << (map_.weight_bits - 1)) : 0;
+        for (int s = 0; s < map_.slices; ++s)
+            zero_level[static_cast<size_t>(s)] = level_conductance(code_slice(static_cast<uint32_t>(zero), s, slice_bits_), slice_bits_, gmin);
         for (size_t i = 0; i < count; ++i) {
             const int32_t q = codes_[i];
             const auto code = static_cast<uint32_t>(offset ? q + zero : (q < 0 ? -q : q));
@@ -79,11 +94,47 @@ AnalogMatrix::AnalogMatrix(const float* w, int64_t n_out, int64_t k_in, const Ma
             }
         }
     }
+    polarities_ = !offset && map_.separate_differential ? 2 : 1;
+    if (offset && map_.reference_column) {
+        // One reference column per array (column block), every cell at the zero point.
+        ref_targets_.resize(targets_.size());
+        for (size_t s = 0; s < targets_.size(); ++s)
+            ref_targets_[s].assign(static_cast<size_t>(col_blocks() * k_), zero_level[s]);
+    }
     program(DeviceParams{}, NoiseIds{});  // ideal: conductances at their targets
 }
 
 uint64_t AnalogMatrix::element_count() const {
-    return targets_.empty() ? 0 : static_cast<uint64_t>(targets_.size() * targets_[0].size());
+    uint64_t n = 0;
+    for (const auto& t : targets_) n += t.size();
+    for (const auto& t : ref_targets_) n += t.size();
+    return n;
+}
+
+uint64_t AnalogMatrix::read_element_count(const InputSpec& input) const {
+    const auto s = static_cast<uint64_t>(slices()), in = static_cast<uint64_t>(input_slice_count(input.bits, input.is_signed, input.slice_bits));
+    const auto rb = static_cast<uint64_t>(row_blocks()), cb = static_cast<uint64_t>(col_blocks());
+    const uint64_t outputs = static_cast<uint64_t>(polarities_) * s * in * rb * static_cast<uint64_t>(n_);
+    const uint64_t cells = map_.per_cell_read_noise ? static_cast<uint64_t>(polarities_) * s * in * static_cast<uint64_t>(n_ * k_) : 0;
+    return std::max(outputs, cells) + (ref_targets_.empty() ? 0 : s * in * rb * cb);
+}
+
+// One programmed cell: programming error, drift to time t (with the PCM accumulated read noise);
+// also the conductance right after programming, for the drift-compensation reference read.
+struct ProgrammedCell {
+    float now = 0.0f, at0 = 0.0f;
+};
+
+static ProgrammedCell program_cell(const DeviceParams& device, float target, uint64_t e, float t, const RngStream& prog,
+                                   const RngStream& drift, const RngStream& accumulated, bool want_at0) {
+    // Programming error and drift are drawn once per chip instance (trial).
+    const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
+    const float nu = drift_nu(device, target, drift.normal(e));
+    const float z = accumulated.normal(e);
+    ProgrammedCell c;
+    c.now = conductance_at_time(device, programmed, nu, t, z);
+    if (want_at0) c.at0 = conductance_at_time(device, programmed, nu, 0.0f, z);
+    return c;
 }
 
 void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
@@ -92,12 +143,13 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
     const bool offset = map_.mapping == Mapping::Offset;
     const auto count = static_cast<size_t>(n_ * k_);
     const size_t polarities = offset ? 1 : 2;
+    const auto stored = static_cast<size_t>(polarities_);  // 2: g+ and g- kept apart
     const float t = device.drift.enabled ? device.drift.time_s : 0.0f;
     const bool read_noise = device.read_noise.enabled;
     const bool compensate = device.drift.enabled && device.drift.compensation;
     const int64_t rb_count = row_blocks(), cb_count = col_blocks();
-    g_.assign(targets_.size(), std::vector<float>(count));
-    var_.assign(read_noise ? targets_.size() : 0, std::vector<float>(count));
+    g_.assign(targets_.size(), std::vector<float>(stored * count));
+    var_.assign(read_noise ? targets_.size() : 0, std::vector<float>(stored * count));
     compensation_.assign(compensate ? targets_.size() * static_cast<size_t>(rb_count * cb_count) : 0, 1.0f);
     const RngStream prog{ids.seed, ids.trial, ids.layer, RngRole::Programming};
     const RngStream drift{ids.seed, ids.trial, ids.layer, RngRole::Drift};
@@ -111,22 +163,28 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
             const auto i = static_cast<size_t>(ii);
             float now[2] = {0.0f, 0.0f};
             for (size_t p = 0; p < polarities; ++p) {
-                const float target = targets_[s][p * count + i];
                 const uint64_t e = ids.element_base + (s * polarities + p) * count + i;
-                // Programming error and drift are drawn once per chip instance (trial).
-                const float programmed = apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
-                const float nu = drift_nu(device, target, drift.normal(e));
-                const float z = accumulated.normal(e);
-                now[p] = conductance_at_time(device, programmed, nu, t, z);
+                const ProgrammedCell c = program_cell(device, targets_[s][p * count + i], e, t, prog, drift, accumulated, compensate);
+                now[p] = c.now;
                 if (compensate) {
-                    at0[p * count + i] = conductance_at_time(device, programmed, nu, 0.0f, z);
-                    at_t[p * count + i] = now[p];
+                    at0[p * count + i] = c.at0;
+                    at_t[p * count + i] = c.now;
                 }
             }
-            g_[s][i] = offset ? now[0] : now[0] - now[1];
+            if (stored == 2) {
+                g_[s][i] = now[0];
+                g_[s][count + i] = now[1];
+            } else {
+                g_[s][i] = offset ? now[0] : now[0] - now[1];
+            }
             if (read_noise) {
                 const float a = read_noise_sigma(device, now[0]), b = offset ? 0.0f : read_noise_sigma(device, now[1]);
-                var_[s][i] = a * a + b * b;
+                if (stored == 2) {
+                    var_[s][i] = a * a;
+                    var_[s][count + i] = b * b;
+                } else {
+                    var_[s][i] = a * a + b * b;
+                }
             }
         }
         if (!compensate) continue;
@@ -143,16 +201,35 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
     }
     for (size_t b = 0; b < compensation_.size(); ++b)
         compensation_[b] = drift_compensation_scale(device, static_cast<float>(ref0[b]), static_cast<float>(ref_t[b]));
+    // Offset reference columns: programmed, drifting and noisy like every other cell; their
+    // elements follow the weight cells'.
+    ref_g_.assign(ref_targets_.size(), {});
+    ref_var_.assign(read_noise ? ref_targets_.size() : 0, {});
+    uint64_t ref_base = ids.element_base + targets_.size() * count;
+    for (size_t s = 0; s < ref_targets_.size(); ++s) {
+        const auto& tg = ref_targets_[s];
+        ref_g_[s].resize(tg.size());
+        if (read_noise) ref_var_[s].resize(tg.size());
+        for (size_t i = 0; i < tg.size(); ++i) {
+            const float g = program_cell(device, tg[i], ref_base + i, t, prog, drift, accumulated, false).now;
+            ref_g_[s][i] = g;
+            if (read_noise) {
+                const float sd = read_noise_sigma(device, g);
+                ref_var_[s][i] = sd * sd;
+            }
+        }
+        ref_base += tg.size();
+    }
 }
 
 std::vector<float> AnalogMatrix::quantized_weights() const {
     std::vector<float> out(static_cast<size_t>(n_ * k_));
     if (codes_.empty()) {
-        for (size_t i = 0; i < out.size(); ++i) out[i] = w_norm_[i] * w_max_;
+        for (size_t i = 0; i < out.size(); ++i) out[i] = w_norm_[i] * w_scale_[i / static_cast<size_t>(k_)];
         return out;
     }
     const auto n = static_cast<float>(signed_max_level(map_.weight_bits));
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(codes_[i]) / n * w_max_;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(codes_[i]) / n * w_scale_[i / static_cast<size_t>(k_)];
     return out;
 }
 
@@ -175,43 +252,163 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
 
 void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
                                  const PartialSumObserver& observer, uint64_t first_column) const {
-    const auto slices = static_cast<size_t>(this->slices());
-    if (adc_spec.bits > 0 && (adc_spec.hi.empty() || (adc_spec.hi.size() != 1 && adc_spec.hi.size() != slices)))
-        throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
-
-    // Digital recombination: each slice's ADC output a contributes factor_s * (a - base * sum(x)),
-    // plus constant * sum over all x (offset zero point), all times W_max * input range.
-    const bool offset = map_.mapping == Mapping::Offset;
-    const bool sliced = slices > 1;
-    const float dg = 1.0f - map_.g_min;
-    const float n_levels = map_.weight_bits > 0 ? static_cast<float>(signed_max_level(map_.weight_bits)) : 1.0f;
-    const float base = offset ? (sliced ? map_.g_min : map_.g_min + 0.5f * dg) : 0.0f;
-    const float constant = offset && sliced ? -static_cast<float>(int64_t{1} << (map_.weight_bits - 1)) / n_levels : 0.0f;
+    const int slices = this->slices();
+    const auto S = static_cast<size_t>(slices);
+    const bool per_column = !adc_spec.column_hi.empty();
+    if (adc_spec.bits > 0) {
+        if (per_column) {
+            if (adc_spec.column_hi.size() != S * static_cast<size_t>(n_) ||
+                (!adc_spec.column_lo.empty() && adc_spec.column_lo.size() != adc_spec.column_hi.size()))
+                throw Error("analog mvm: per-column ADC ranges need one value per slice and output column");
+        } else if (adc_spec.hi.empty() || (adc_spec.hi.size() != 1 && adc_spec.hi.size() != S)) {
+            throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
+        }
+    }
+    WeightRecombination rc;
+    rc.sliced = slices > 1;
+    rc.offset = map_.mapping == Mapping::Offset;
+    rc.weight_bits = map_.weight_bits;
+    rc.slice_bits = slice_bits_;
+    rc.g_min = map_.g_min;
+    rc.reference_column = !ref_g_.empty();
+    const float base = offset_base(rc);
+    const float constant = offset_constant(rc);
 
     const int64_t rows = map_.array_rows;
+    const int64_t rb_count = row_blocks(), cb_count = col_blocks();
+    const auto nm = static_cast<size_t>(n_ * m);
     std::vector<float>& part = scratch_part_;
     std::vector<float>& colsum = scratch_colsum_;
     std::vector<double>& acc = scratch_acc_;
-    part.resize(static_cast<size_t>(n_ * m));
+    part.resize(nm);
     colsum.assign(static_cast<size_t>(m), 0.0f);
-    acc.assign(static_cast<size_t>(n_ * m), 0.0);
-    // Bit-serial inputs: slice j carries input_slice(code, j) / (2^sx - 1) and weighs
-    // f_j = 2^(j sx) (2^sx - 1) / n_x in the digital shift-add; otherwise one slice with f = 1.
+    acc.assign(nm, 0.0);
+    // Bit-serial inputs: slice j carries input_slice_value(xq, j) and weighs input_slice_factor(j)
+    // in the shift-add (digital: per conversion; analog: before the one conversion).
     const bool serial = input.slice_bits > 0 && input.bits > 0;
-    const int32_t n_x = input.bits > 0 ? (input.is_signed ? signed_max_level(input.bits) : unsigned_max_level(input.bits)) : 1;
-    const int magnitude_bits = input.is_signed ? input.bits - 1 : input.bits;
-    const int in_slices = serial ? slice_count(magnitude_bits, input.slice_bits) : 1;
-    const float slice_top = serial ? static_cast<float>(unsigned_max_level(input.slice_bits)) : 1.0f;
+    const bool analog_sum = serial && input.analog_accumulation;
+    const int32_t n_x = input_code_max(input.bits, input.is_signed);
+    const int in_slices = serial ? input_slice_count(input.bits, input.is_signed, input.slice_bits) : 1;
+    const int P = polarities_;
     // Lumped read noise: each column output gets a Gaussian of variance sum_j var(g_oj) x_j^2, the
     // exact distribution of the sum of independent per-cell Gaussians, from one extra GEMM.
     const bool read_noise = !var_.empty();
     if (read_noise) {
         scratch_sq_.resize(static_cast<size_t>(k_ * m));
-        scratch_var_.resize(static_cast<size_t>(n_ * m));
+        scratch_var_.resize(nm);
     }
+    std::vector<float>& pending = scratch_pending_;  // analog accumulation: [slice][row block][polarity][n x m]
+    if (analog_sum) pending.assign(S * static_cast<size_t>(rb_count * P) * nm, 0.0f);
     const RngStream noise{ids_.seed, ids_.trial, ids_.layer, RngRole::ReadNoise};
     const RngStream rounding{ids_.seed, ids_.trial, ids_.layer, RngRole::AdcRounding};
-    const int64_t rb_count = row_blocks(), cb_count = col_blocks();
+    const uint64_t rbase = ids_.read_element_base;
+    const auto count = static_cast<size_t>(n_ * k_);
+
+    // Column sums of the driven input over a row block (the offset zero point's current).
+    auto column_sums = [&](const float* x, int64_t r0, int64_t nr) {
+        std::fill(colsum.begin(), colsum.end(), 0.0f);
+        for (int64_t j = r0; j < r0 + nr; ++j)
+            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += x[j * m + c];
+    };
+
+    // The analog read of one array set: part = G . x over the row block, read noise, reference
+    // column subtracted.
+    auto read = [&](size_t s, int p, int js, int64_t rb, const float* xin) {
+        const int64_t r0 = rb * rows, nr = std::min(rows, k_ - r0);
+        const float* g = g_[s].data() + static_cast<size_t>(p) * count;
+        // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once.
+        cpu::sgemm(false, false, n_, m, nr, 1.0f, g + r0, k_, xin + r0 * m, m, 0.0f, part.data(), m, nullptr);
+        if (read_noise && map_.per_cell_read_noise) {
+            // Validation mode: every cell gets its own draw for every input vector; elements are the
+            // cells (polarity, weight slice, input slice, output, input).
+            const float* var = var_[s].data() + static_cast<size_t>(p) * count;
+            const uint64_t cell0 = rbase + ((static_cast<uint64_t>(p) * S + s) * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) *
+                                               static_cast<uint64_t>(n_ * k_);
+#pragma omp parallel for schedule(static)
+            for (int64_t o = 0; o < n_; ++o)
+                for (int64_t c = 0; c < m; ++c) {
+                    double sum = 0.0;
+                    for (int64_t j = r0; j < r0 + nr; ++j) {
+                        const float v = var[o * k_ + j];
+                        if (v <= 0.0f) continue;
+                        const float z = noise.normal(cell0 + static_cast<uint64_t>(o * k_ + j), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                        sum += static_cast<double>(std::sqrt(v) * z) * xin[j * m + c];
+                    }
+                    part[static_cast<size_t>(o * m + c)] += static_cast<float>(sum);
+                }
+        } else if (read_noise) {
+            const float* var = var_[s].data() + static_cast<size_t>(p) * count;
+            cpu::sgemm(false, false, n_, m, nr, 1.0f, var + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f, scratch_var_.data(), m, nullptr);
+            const uint64_t e0 = output_element(rbase, p, static_cast<int>(s), js, rb, 0, slices, in_slices, rb_count, n_);
+#pragma omp parallel for schedule(static)
+            for (int64_t o = 0; o < n_; ++o)
+                for (int64_t c = 0; c < m; ++c) {
+                    const auto i = static_cast<size_t>(o * m + c);
+                    const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                    part[i] += std::sqrt(scratch_var_[i]) * z;
+                }
+        }
+        if (!ref_g_.empty()) {
+            // Each array's reference column, read with the same inputs, is subtracted from its columns.
+            auto& ref = scratch_ref_;
+            ref.resize(static_cast<size_t>(cb_count * m));
+            cpu::sgemm(false, false, cb_count, m, nr, 1.0f, ref_g_[s].data() + r0, k_, xin + r0 * m, m, 0.0f, ref.data(), m, nullptr);
+            if (read_noise) {
+                auto& rv = scratch_ref_var_;
+                rv.resize(ref.size());
+                cpu::sgemm(false, false, cb_count, m, nr, 1.0f, ref_var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f, rv.data(), m,
+                           nullptr);
+                const uint64_t e0 = rbase + static_cast<uint64_t>(P) * S * static_cast<uint64_t>(in_slices * rb_count * n_) +
+                                    ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
+                                     static_cast<uint64_t>(rb)) * static_cast<uint64_t>(cb_count);
+                for (int64_t cb = 0; cb < cb_count; ++cb)
+                    for (int64_t c = 0; c < m; ++c) {
+                        const auto i = static_cast<size_t>(cb * m + c);
+                        ref[i] += std::sqrt(rv[i]) * noise.normal(e0 + static_cast<uint64_t>(cb), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                    }
+            }
+#pragma omp parallel for schedule(static)
+            for (int64_t o = 0; o < n_; ++o) {
+                const float* r = ref.data() + (o / map_.array_cols) * m;
+                for (int64_t c = 0; c < m; ++c) part[static_cast<size_t>(o * m + c)] -= r[c];
+            }
+        }
+    };
+
+    // ADC of every column output in `values`, drift compensation, and the digital shift-add into acc.
+    auto digitize = [&](const float* values, size_t s, int p, int js, int64_t rb, float factor) {
+        if (observer) observer(static_cast<int>(s), values, n_, m);
+        AdcParams prm;
+        prm.bits = adc_spec.bits;
+        prm.symmetric = adc_spec.symmetric;
+        prm.stochastic = adc_spec.stochastic;
+        if (prm.bits > 0 && !per_column) {
+            const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
+            prm.hi = adc_spec.hi[r];
+            prm.lo = adc_spec.lo.empty() ? -prm.hi : adc_spec.lo[r];
+        }
+        const double sign = p == 1 ? -1.0 : 1.0;  // separately digitized pairs: I+ minus I-
+        const uint64_t e0 = output_element(rbase, p, static_cast<int>(s), js, rb, 0, slices, in_slices, rb_count, n_);
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < n_; ++o) {
+            AdcParams q = prm;
+            if (q.bits > 0 && per_column) {
+                q.hi = adc_spec.column_hi[s * static_cast<size_t>(n_) + static_cast<size_t>(o)];
+                q.lo = adc_spec.column_lo.empty() ? -q.hi : adc_spec.column_lo[s * static_cast<size_t>(n_) + static_cast<size_t>(o)];
+            }
+            // Drift compensation rescales the array's digitized outputs.
+            const float comp = compensation_.empty()
+                                   ? 1.0f
+                                   : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
+            for (int64_t c = 0; c < m; ++c) {
+                const size_t i = static_cast<size_t>(o * m + c);
+                const float u = q.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
+                const float a = adc(values[i], q, u) * comp;
+                acc[i] += sign * static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
+            }
+        }
+    };
+
     const int64_t total_in = k_ * m;
     for (int js = 0; js < in_slices; ++js) {
         const float* xin = xq;
@@ -219,99 +416,54 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
         if (serial) {
             scratch_slice_.resize(static_cast<size_t>(total_in));
 #pragma omp parallel for schedule(static)
-            for (int64_t i = 0; i < total_in; ++i) {
-                const auto code = static_cast<int32_t>(round_even(xq[i] * static_cast<float>(n_x)));
-                scratch_slice_[static_cast<size_t>(i)] = static_cast<float>(input_slice(code, js, input.slice_bits)) / slice_top;
-            }
+            for (int64_t i = 0; i < total_in; ++i) scratch_slice_[static_cast<size_t>(i)] = input_slice_value(xq[i], n_x, js, input.slice_bits);
             xin = scratch_slice_.data();
-            in_factor = std::ldexp(slice_top, js * input.slice_bits) / static_cast<float>(n_x);
+            in_factor = input_slice_factor(js, input.slice_bits, n_x);
         }
         if (read_noise)
             for (int64_t i = 0; i < total_in; ++i) scratch_sq_[static_cast<size_t>(i)] = xin[i] * xin[i];
-        for (size_t s = 0; s < slices; ++s) {
-            const float factor = in_factor * (sliced ? std::ldexp(static_cast<float>(unsigned_max_level(slice_bits_)), static_cast<int>(s) * slice_bits_) / (dg * n_levels)
-                                                     : (offset ? 2.0f : 1.0f) / dg);
-            AdcParams p;
-            p.bits = adc_spec.bits;
-            p.symmetric = adc_spec.symmetric;
-            p.stochastic = adc_spec.stochastic;
-            if (p.bits > 0) {
-                const size_t r = adc_spec.hi.size() == 1 ? 0 : s;
-                p.hi = adc_spec.hi[r];
-                p.lo = adc_spec.lo.empty() ? -p.hi : adc_spec.lo[r];
-            }
-            for (int64_t r0 = 0; r0 < k_; r0 += rows) {
-                const int64_t nr = std::min(rows, k_ - r0);
-                // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once.
-                cpu::sgemm(false, false, n_, m, nr, 1.0f, g_[s].data() + r0, k_, xin + r0 * m, m, 0.0f, part.data(), m,
-                           nullptr);
-                const int64_t rb = r0 / rows;
-                // Draws of this array output: element (weight slice, input slice, row block, output), sample
-                // the input vector.
-                const uint64_t e0 = ids_.element_base +
-                                    ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
-                                     static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_);
-                if (read_noise && map_.per_cell_read_noise) {
-                    // Validation mode: every cell pair gets its own draw for every input vector; elements
-                    // are the cells (weight slice, input slice, output, input).
-                    const uint64_t cell0 = ids_.element_base +
-                                           (s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(n_ * k_);
-#pragma omp parallel for schedule(static)
-                    for (int64_t o = 0; o < n_; ++o)
-                        for (int64_t c = 0; c < m; ++c) {
-                            double sum = 0.0;
-                            for (int64_t j = r0; j < r0 + nr; ++j) {
-                                const float v = var_[s][static_cast<size_t>(o * k_ + j)];
-                                if (v <= 0.0f) continue;
-                                const float z = noise.normal(cell0 + static_cast<uint64_t>(o * k_ + j), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                                sum += static_cast<double>(std::sqrt(v) * z) * xin[j * m + c];
-                            }
-                            part[static_cast<size_t>(o * m + c)] += static_cast<float>(sum);
-                        }
-                } else if (read_noise) {
-                    cpu::sgemm(false, false, n_, m, nr, 1.0f, var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f,
-                               scratch_var_.data(), m, nullptr);
-#pragma omp parallel for schedule(static)
-                    for (int64_t o = 0; o < n_; ++o)
-                        for (int64_t c = 0; c < m; ++c) {
-                            const auto i = static_cast<size_t>(o * m + c);
-                            const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                            part[i] += std::sqrt(scratch_var_[i]) * z;
-                        }
-                }
-                if (observer) observer(static_cast<int>(s), part.data(), n_ * m);
-                if (base != 0.0f) {
-                    std::fill(colsum.begin(), colsum.end(), 0.0f);
-                    for (int64_t j = r0; j < r0 + nr; ++j)
-                        for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xin[j * m + c];
-                }
-#pragma omp parallel for schedule(static)
-                for (int64_t o = 0; o < n_; ++o) {
-                    // Drift compensation rescales the array's digitized outputs.
-                    const float comp = compensation_.empty()
-                                           ? 1.0f
-                                           : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
-                    for (int64_t c = 0; c < m; ++c) {
-                        const size_t i = static_cast<size_t>(o * m + c);
-                        const float u = p.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
-                        const float a = adc(part[i], p, u) * comp;
-                        acc[i] += static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
+        for (size_t s = 0; s < S; ++s) {
+            const float factor = in_factor * weight_slice_factor(rc, static_cast<int>(s));
+            for (int64_t rb = 0; rb < rb_count; ++rb) {
+                if (base != 0.0f && !analog_sum) column_sums(xin, rb * rows, std::min(rows, k_ - rb * rows));
+                for (int p = 0; p < P; ++p) {
+                    read(s, p, js, rb, xin);
+                    if (!analog_sum) {
+                        digitize(part.data(), s, p, js, rb, factor);
+                        continue;
                     }
+                    // Analog shift-add: the slice's outputs, weighted, join the held charge.
+                    float* held = pending.data() + ((s * static_cast<size_t>(rb_count) + static_cast<size_t>(rb)) * static_cast<size_t>(P) + static_cast<size_t>(p)) * nm;
+#pragma omp parallel for schedule(static)
+                    for (int64_t i = 0; i < static_cast<int64_t>(nm); ++i) held[i] += in_factor * part[static_cast<size_t>(i)];
                 }
             }
         }
     }
+    if (analog_sum) {
+        // One conversion per array output after all input slices; the zero point's current is that
+        // of the whole (DAC'd) input.
+        for (size_t s = 0; s < S; ++s)
+            for (int64_t rb = 0; rb < rb_count; ++rb) {
+                if (base != 0.0f) column_sums(xq, rb * rows, std::min(rows, k_ - rb * rows));
+                for (int p = 0; p < P; ++p)
+                    digitize(pending.data() + ((s * static_cast<size_t>(rb_count) + static_cast<size_t>(rb)) * static_cast<size_t>(P) + static_cast<size_t>(p)) * nm,
+                             s, p, 0, rb, weight_slice_factor(rc, static_cast<int>(s)));
+            }
+    }
     if (constant != 0.0f) {
-        std::fill(colsum.begin(), colsum.end(), 0.0f);
-        for (int64_t j = 0; j < k_; ++j)
-            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += xq[j * m + c];
+        column_sums(xq, 0, k_);
         for (int64_t o = 0; o < n_; ++o)
             for (int64_t c = 0; c < m; ++c) acc[static_cast<size_t>(o * m + c)] += constant * colsum[static_cast<size_t>(c)];
     }
-    const double scale = static_cast<double>(w_max_) * input.range;
-    const auto total_out = static_cast<int64_t>(acc.size());
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < total_out; ++i) y[i] = static_cast<float>(acc[static_cast<size_t>(i)] * scale);
+    for (int64_t o = 0; o < n_; ++o) {
+        const double scale = static_cast<double>(w_scale_[static_cast<size_t>(o)]) * input.range;
+        for (int64_t c = 0; c < m; ++c) {
+            const auto i = static_cast<size_t>(o * m + c);
+            y[i] = static_cast<float>(acc[i] * scale);
+        }
+    }
 }
 
 }  // namespace xbarsim::analog

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "xbarsim/analog/analog_matrix.hpp"
+#include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/batch_stream.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
@@ -101,16 +102,20 @@ private:
     std::map<size_t, StreamingHistogram> hist_;
 };
 
-// Pass 2: the ideal arrays' column outputs before the ADC, per layer and slice, for the inputs
-// the DAC produces with the ranges of pass 1.
+// Pass 2: the ideal arrays' column outputs before the ADC, per layer and slice (and per output
+// column for per-column ranges), for the inputs the DAC produces with the ranges of pass 1.
 class ArrayOutputStats final : public MvmObserver {
 public:
+    static constexpr int kColumnBins = 1024;  // per-column histograms are many: keep each small
+
     ArrayOutputStats(const Graph& g, const AnalogPlan& plan) {
         for (const auto& l : plan.layers) {
             if (l.config.adc_bits == 0 || l.config.adc_range.mode != RangeMode::Calibrated) continue;
             auto& entry = layers_[l.node];
             entry.plan = &l;
             entry.hist.assign(static_cast<size_t>(l.slices), StreamingHistogram());
+            if (l.config.adc_per_column)
+                entry.column_hist.assign(static_cast<size_t>(l.slices * l.groups * l.cols), StreamingHistogram(kColumnBins));
             const Tensor& w = g.value(g.nodes[l.node].inputs[1]).data;
             for (int64_t grp = 0; grp < l.groups; ++grp)
                 entry.matrices.emplace_back(w.ptr() + grp * l.cols * l.rows, l.cols, l.rows, l.config.mapping);
@@ -123,26 +128,54 @@ public:
         analog::InputSpec in;
         in.bits = e.plan->config.input_bits;
         in.slice_bits = e.plan->config.input_slice_bits;
+        in.analog_accumulation = e.plan->config.input_analog_accumulation;
         in.range = e.plan->input_range;
         in.is_signed = e.plan->input_signed;
         out_.resize(static_cast<size_t>(e.plan->cols * m));
-        e.matrices[static_cast<size_t>(group)].mvm(cols, m, in, analog::AdcSpec{}, out_.data(),
-                                                    [&](int s, const float* v, int64_t count) { e.hist[static_cast<size_t>(s)].add(v, count); });
+        const auto cols_per_group = e.plan->cols;
+        e.matrices[static_cast<size_t>(group)].mvm(
+            cols, m, in, analog::AdcSpec{}, out_.data(), [&](int s, const float* v, int64_t rows, int64_t width) {
+                e.hist[static_cast<size_t>(s)].add(v, rows * width);
+                if (e.column_hist.empty()) return;
+                for (int64_t o = 0; o < rows; ++o)
+                    e.column_hist[(static_cast<size_t>(s) * static_cast<size_t>(e.plan->groups) + static_cast<size_t>(group)) *
+                                      static_cast<size_t>(cols_per_group) + static_cast<size_t>(o)]
+                        .add(v + o * width, width);
+            });
     }
-    const std::vector<StreamingHistogram>* at(size_t node) const {
-        auto it = layers_.find(node);
-        return it == layers_.end() ? nullptr : &it->second.hist;
-    }
-
-private:
     struct Entry {
         const AnalogLayerPlan* plan = nullptr;
         std::vector<analog::AnalogMatrix> matrices;
-        std::vector<StreamingHistogram> hist;
+        std::vector<StreamingHistogram> hist;         // per slice
+        std::vector<StreamingHistogram> column_hist;  // per slice, group and column (per-column ranges)
     };
+    const Entry* at(size_t node) const {
+        auto it = layers_.find(node);
+        return it == layers_.end() ? nullptr : &it->second;
+    }
+
+private:
     std::map<size_t, Entry> layers_;
     std::vector<float> out_;
 };
+
+// The range a calibrated RangeSpec picks from a histogram of |value|, for a quantizer with
+// `levels` steps between 0 and the range (0: not quantized).
+double calibrated_range(const StreamingHistogram& h, const RangeSpec& spec, double levels) {
+    if (spec.method == CalibrationMethod::Mse && levels > 0.0) return h.mse_optimal_range(levels);
+    return h.percentile(spec.percentile);
+}
+
+// Steps between 0 and the ADC's range: symmetric sign-magnitude 2^(B-1) - 1; an asymmetric ADC
+// spreads 2^B - 1 steps over [-range, range], or over [0, range] for non-negative outputs.
+double adc_levels(const AnalogLayerPlan& l) {
+    const int b = l.config.adc_bits;
+    if (l.config.adc_symmetric) return analog::signed_max_level(b);
+    const auto& m = l.config.mapping;
+    const bool nonneg = !l.input_signed && ((m.mapping == analog::Mapping::Offset && !m.reference_column) || m.separate_differential);
+    const double top = analog::unsigned_max_level(b);
+    return nonneg ? top : top / 2.0;
+}
 
 void run_pass(const Graph& graph, Dataset& dataset, const PreprocessSpec& preprocess, const CalibrationOptions& o,
               MvmObserver& observer, const char* label) {
@@ -175,18 +208,29 @@ void calibrate(const Graph& graph, AnalogPlan& plan, Dataset& dataset, const Pre
     for (auto& l : plan.layers) {
         const StreamingHistogram& h = inputs.at(l.node);
         if (l.config.input_sign == InputSign::Auto) l.input_signed = h.saw_negative();
-        if (l.config.input_range.mode == RangeMode::Calibrated) l.input_range = static_cast<float>(h.percentile(l.config.input_range.percentile));
+        if (l.config.input_range.mode == RangeMode::Calibrated) {
+            const int b = l.config.input_bits;
+            const double levels = b > 0 ? analog::input_code_max(b, l.input_signed) : 0.0;
+            l.input_range = static_cast<float>(calibrated_range(h, l.config.input_range, levels));
+        }
         if (l.config.input_range.mode == RangeMode::Max) l.input_range = static_cast<float>(h.max());
         if (!(l.input_range > 0.0f)) l.input_range = 1.0f;  // a layer that only ever saw zeros
     }
     ArrayOutputStats outputs(graph, plan);
     run_pass(graph, dataset, preprocess, options, outputs, "calibrating ADCs");
     for (auto& l : plan.layers) {
-        if (const auto* hs = outputs.at(l.node))
-            for (size_t s = 0; s < hs->size(); ++s) {
-                const double v = (*hs)[s].percentile(l.config.adc_range.percentile);
+        if (const auto* e = outputs.at(l.node)) {
+            const double levels = adc_levels(l);
+            for (size_t s = 0; s < e->hist.size(); ++s) {
+                const double v = calibrated_range(e->hist[s], l.config.adc_range, levels);
                 l.adc_range[s] = v > 0.0 ? static_cast<float>(v) : 1.0f;
             }
+            l.adc_column_range.clear();
+            for (const auto& h : e->column_hist) {
+                const double v = calibrated_range(h, l.config.adc_range, levels);
+                l.adc_column_range.push_back(v > 0.0 ? static_cast<float>(v) : 1.0f);
+            }
+        }
         l.calibrated = true;
     }
 }
@@ -200,6 +244,8 @@ void save_ranges(const AnalogPlan& plan, const std::string& path, const std::str
         out << YAML::Key << "input_range" << YAML::Value << l.input_range;
         out << YAML::Key << "input_signed" << YAML::Value << l.input_signed;
         out << YAML::Key << "adc_range" << YAML::Value << YAML::Flow << l.adc_range;
+        if (!l.adc_column_range.empty())  // [slice][group][column], flattened
+            out << YAML::Key << "adc_column_range" << YAML::Value << YAML::Flow << l.adc_column_range;
         out << YAML::EndMap;
     }
     out << YAML::EndMap << YAML::EndMap;
@@ -215,7 +261,7 @@ void load_ranges(AnalogPlan& plan, const std::string& path) {
         const YAML::Node e = layers[l.name];
         if (!e.IsDefined()) throw Error(path + ": no ranges for analog layer '" + l.name + "' (calibrate with the same model and config)");
         const std::string sec = "layers." + l.name;
-        yaml_check_keys(path, e, sec, {"input_range", "input_signed", "adc_range"});
+        yaml_check_keys(path, e, sec, {"input_range", "input_signed", "adc_range", "adc_column_range"});
         l.input_range = static_cast<float>(yaml_number_required(path, e, "input_range", sec));
         if (!(l.input_range > 0.0f)) yaml_fail(path, e["input_range"], sec + ".input_range", "must be positive");
         l.input_signed = yaml_bool(path, e, "input_signed", true, sec);
@@ -224,6 +270,21 @@ void load_ranges(AnalogPlan& plan, const std::string& path) {
             yaml_fail(path, e["adc_range"], sec + ".adc_range",
                       "has " + std::to_string(adc.size()) + " values; the layer has " + std::to_string(l.slices) + " weight slices");
         l.adc_range.assign(adc.begin(), adc.end());
+        l.adc_column_range.clear();
+        const bool wants_columns = l.config.adc_per_column && l.config.adc_bits > 0;
+        if (e["adc_column_range"].IsDefined() != wants_columns)
+            yaml_fail(path, e, sec, wants_columns ? "has no adc_column_range but the config asks for per-column ADC ranges"
+                                                  : "has adc_column_range but the config does not ask for per-column ADC ranges");
+        if (wants_columns) {
+            const auto col = yaml_number_list(path, e, "adc_column_range", sec);
+            const auto expected = static_cast<size_t>(l.slices * l.groups * l.cols);
+            if (col.size() != expected)
+                yaml_fail(path, e["adc_column_range"], sec + ".adc_column_range",
+                          "has " + std::to_string(col.size()) + " values; expected slices x columns = " + std::to_string(expected));
+            for (double v : col)
+                if (!(v > 0.0)) yaml_fail(path, e["adc_column_range"], sec + ".adc_column_range", "values must be positive");
+            l.adc_column_range.assign(col.begin(), col.end());
+        }
         l.calibrated = true;
     }
 }

@@ -73,4 +73,26 @@ double StreamingHistogram::percentile(double p) const {
     return max_;
 }
 
+double StreamingHistogram::mse_optimal_range(double levels, int candidates) const {
+    if (count_ == 0 || top_ == 0.0 || levels <= 0.0 || candidates < 1) return max_;
+    const double width = top_ / static_cast<double>(bins_.size());
+    double best = max_, best_err = -1.0;
+    for (int i = 1; i <= candidates; ++i) {
+        const double c = max_ * static_cast<double>(i) / static_cast<double>(candidates);
+        const double step = c / levels;
+        double err = 0.0;  // exact zeros cost nothing: zero is a level of every quantizer here
+        for (size_t b = 0; b < bins_.size(); ++b) {
+            if (!bins_[b]) continue;
+            const double v = (static_cast<double>(b) + 0.5) * width;
+            const double e = v > c ? (v - c) * (v - c) : (v < 0.5 * step ? v * v : step * step / 12.0);
+            err += static_cast<double>(bins_[b]) * e;
+        }
+        if (best_err < 0.0 || err < best_err) {
+            best_err = err;
+            best = c;
+        }
+    }
+    return best;
+}
+
 }  // namespace xbarsim

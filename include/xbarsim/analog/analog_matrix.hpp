@@ -26,6 +26,14 @@ struct MatrixMapping {
     int64_t array_cols = 256;     // C: outputs per array (per array pair for differential)
     float g_min = 0.0f;           // g_min = 1 / on-off ratio
     float w_max = 0.0f;           // weight full scale; 0 = max |W| (larger weights are clipped)
+    bool per_column_scale = false;  // W_max per output column (max |W| of that output's weights)
+                                    // instead of one per matrix; undone digitally per output
+    bool separate_differential = false;  // differential: digitize I+ and I- with their own ADC
+                                         // conversions and subtract digitally (default: subtract
+                                         // the currents in analog, one conversion)
+    bool reference_column = false;  // offset: subtract the zero point in analog with a programmed
+                                    // (noisy, drifting) reference column per array instead of
+                                    // digitally from the input sum
     bool per_cell_read_noise = false;  // validation mode: draw read noise for every cell and input
                                        // vector instead of one lumped Gaussian per output (slow)
 };
@@ -37,6 +45,9 @@ struct InputSpec {
     int slice_bits = 0;    // bit-serial inputs: the integer input code is applied in slices of this
                            // many bits (LSB first, sign on every slice), each slice one analog MVM
                            // with its own ADC conversion, shift-added digitally; 0 = all at once
+    bool analog_accumulation = false;  // bit-serial: the input slices' column outputs are
+                                       // shift-added in analog (e.g. charge sharing) and converted
+                                       // once; read noise is still drawn per input slice
 };
 
 // Applies the DAC to `count` values (normalized outputs of analog::dac).
@@ -49,6 +60,9 @@ struct AdcSpec {
     bool symmetric = true;
     bool stochastic = false;    // stochastic rounding, one uniform draw per conversion
     std::vector<float> lo, hi;  // one entry per slice (or one for all)
+    // Per-column ranges, when not empty: [slice][output column], slices * n_out entries; they
+    // replace lo/hi (lo empty: -hi).
+    std::vector<float> column_lo, column_hi;
 };
 
 // Identifies this matrix's random draws: every draw is a function of (seed, trial, layer, role,
@@ -57,8 +71,20 @@ struct NoiseIds {
     uint64_t seed = 1;
     uint32_t trial = 0;
     uint32_t layer = 0;         // MVM-layer index
-    uint64_t element_base = 0;  // offset of this matrix's elements within the layer (Conv groups)
+    uint64_t element_base = 0;  // offset of this matrix's programming elements within the layer (Conv groups)
+    uint64_t read_element_base = 0;  // offset of its read-noise / ADC-rounding elements (Conv groups)
 };
+
+// Element index of one array output's per-MVM draws (read noise, stochastic ADC rounding):
+// polarity p (1 only for separately digitized differential pairs), weight slice s, input slice
+// js, row block rb, output o. Shared by both backends so they draw the same numbers.
+XBARSIM_HD uint64_t output_element(uint64_t base, int p, int s, int js, int64_t rb, int64_t o, int slices, int in_slices,
+                                   int64_t row_blocks, int64_t n_out) {
+    const auto a = (static_cast<uint64_t>(p) * static_cast<uint64_t>(slices) + static_cast<uint64_t>(s)) * static_cast<uint64_t>(in_slices) +
+                   static_cast<uint64_t>(js);
+    return base + (a * static_cast<uint64_t>(row_blocks) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_out) +
+           static_cast<uint64_t>(o);
+}
 
 class AnalogMatrix {
 public:
@@ -77,7 +103,9 @@ public:
 
     // Sees every array's column outputs before its ADC: slice, and `count` values. Calibration
     // uses it to size ADC ranges.
-    using PartialSumObserver = std::function<void(int slice, const float* values, int64_t count)>;
+    // `values` is [rows x cols] row-major: one row per output column of the matrix, one column per
+    // input vector. Differential outputs digitized separately are observed once per polarity.
+    using PartialSumObserver = std::function<void(int slice, const float* values, int64_t rows, int64_t cols)>;
     void mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
              const PartialSumObserver& observer) const;
 
@@ -92,7 +120,11 @@ public:
     int slice_bits() const { return slice_bits_; }
     int64_t row_blocks() const { return (k_ + map_.array_rows - 1) / map_.array_rows; }
     int64_t col_blocks() const { return (n_ + map_.array_cols - 1) / map_.array_cols; }
-    float w_max() const { return w_max_; }
+    // Weight full scale of output column o (the same for all unless per_column_scale).
+    float w_max(int64_t o = 0) const { return w_scale_[static_cast<size_t>(o)]; }
+    // Number of read-noise / ADC-rounding elements mvm() draws per input vector with `input`
+    // (to give each Conv group its own range).
+    uint64_t read_element_count(const InputSpec& input) const;
     // Effective conductance of slice s: g+ - g- (differential) or g (offset), [n_out x k_in].
     const std::vector<float>& conductance(int s) const { return g_[static_cast<size_t>(s)]; }
     // The weights this mapping represents after quantization (W_max * q / n), for references.
@@ -101,18 +133,23 @@ public:
 private:
     MatrixMapping map_;
     int64_t n_ = 0, k_ = 0;
-    float w_max_ = 0.0f;
+    std::vector<float> w_scale_;        // W_max per output column
+    int polarities_ = 1;                // conductance arrays read per slice: 2 for separately digitized pairs
     int slice_bits_ = 0;
     std::vector<int32_t> codes_;        // q per weight (empty for continuous weights)
     std::vector<float> w_norm_;         // clipped W / W_max (continuous weights only)
     std::vector<std::vector<float>> targets_;  // per slice: target g (offset) or g+ then g- (differential)
-    std::vector<std::vector<float>> g_;        // per slice, effective conductances (g+ - g-, or g)
-    std::vector<std::vector<float>> var_;      // per slice, read-noise variance per cell pair (empty: none)
+    std::vector<std::vector<float>> g_;        // per slice, conductances read: g+ - g- or g [n x k], or
+                                               // (separate differential) g+ then g- [2 x n x k]
+    std::vector<std::vector<float>> var_;      // per slice, read-noise variance per entry of g_ (empty: none)
+    std::vector<std::vector<float>> ref_targets_, ref_g_, ref_var_;  // offset reference columns:
+                                               // per slice, [column block x k] (empty: none)
     std::vector<float> compensation_;          // per slice x row block x column block (empty: none)
     DeviceParams device_;                      // the device of the current programming
     NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
-    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_, scratch_slice_;
+    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_, scratch_slice_, scratch_ref_,
+        scratch_ref_var_, scratch_pending_;
     mutable std::vector<double> scratch_acc_;
 };
 

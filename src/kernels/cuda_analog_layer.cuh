@@ -1,0 +1,71 @@
+#pragma once
+// An analog MVM layer on the GPU: the same model as AnalogMatrix::program and
+// AnalogMatrix::mvm_quantized (src/host/analog_matrix.cpp, the reference semantics), one matrix
+// per Conv group. Targets are uploaded once; program() draws a chip instance on the device with
+// the same Philox element ids as the CPU (bit-identical conductances); multiply() runs the
+// per-array GEMMs with cuBLAS and one fused kernel per (input slice, weight slice) for read noise,
+// ADC, drift compensation, shift-add and row-block accumulation (in double, in the CPU's order).
+#include <cstdint>
+#include <vector>
+
+#include "cuda_memory.cuh"
+#include "cuda_ops.cuh"
+#include "xbarsim/analog/analog_matrix.hpp"
+#include "xbarsim/analog/device_model.hpp"
+#include "xbarsim/analog_plan.hpp"
+
+namespace xbarsim::cuda {
+
+class AnalogLayer {
+public:
+    // Maps `weights` ([N, K] per group, groups stacked) as the plan says. Throws Error for a plan
+    // the GPU layer does not implement yet (naming the option) or one that is not calibrated.
+    AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan);
+
+    // Programs chip instance `trial` on the device (enqueued on ctx.stream).
+    void program(const Context& ctx, const analog::DeviceParams& device, uint64_t seed, uint32_t trial);
+
+    // The DAC of the layer input, element-wise on the whole input tensor.
+    void dac(const Context& ctx, const float* x, float* xq, int64_t count) const;
+
+    // y [N x m] = analog(W_group) . xq [K x m] for DAC'd inputs; `first_column` is the global
+    // index of column 0 (sample since programming x output pixels + pixel), as on the CPU.
+    void multiply(const Context& ctx, int64_t group, const float* xq, int64_t m, float* y, uint64_t first_column);
+
+    // Device workspace multiply() needs per input column (to size column chunks).
+    size_t workspace_bytes_per_column() const;
+    int64_t rows() const { return k_; }
+    int64_t cols() const { return n_; }
+
+private:
+    struct Matrix {
+        float w_max = 1.0f;
+        uint64_t program_base = 0;  // first programming element of this group
+        uint64_t read_base = 0;     // first read-noise / ADC-rounding element of this group
+        std::vector<DeviceArray<float>> targets;  // per slice: [polarities x N x K]
+        std::vector<DeviceArray<float>> g, var;   // per slice: [N x K]
+        DeviceArray<float> compensation;          // [slices x row blocks x col blocks]
+    };
+
+    const AnalogLayerPlan& plan_;
+    analog::MatrixMapping map_;
+    analog::InputSpec input_;
+    analog::AdcSpec adc_;
+    int64_t n_ = 0, k_ = 0;
+    int slices_ = 1, slice_bits_ = 0;
+    std::vector<Matrix> matrices_;
+    analog::DeviceParams device_;
+    uint64_t seed_ = 1;
+    uint32_t trial_ = 0;
+    bool programmed_ = false;
+    bool read_noise_ = false, compensate_ = false;
+    // Scratch of program() and multiply(), grow-only.
+    DeviceArray<float> at0_, at_t_;
+    DeviceArray<float> part_, part_var_, colsum_, colsum_all_, slice_in_, square_in_;
+    DeviceArray<double> acc_;
+
+    int64_t row_blocks() const { return (k_ + map_.array_rows - 1) / map_.array_rows; }
+    int64_t col_blocks() const { return (n_ + map_.array_cols - 1) / map_.array_cols; }
+};
+
+}  // namespace xbarsim::cuda

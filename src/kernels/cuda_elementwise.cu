@@ -1,0 +1,195 @@
+// Element-wise ops of the CUDA backend: broadcasting arithmetic, activations, BatchNorm, Softmax
+// and the analog DAC, each the same per-element formula as src/host/cpu_elementwise.cpp.
+#include "cuda_check.cuh"
+#include "cuda_ops.cuh"
+#include "xbarsim/analog/quantize.hpp"
+
+namespace xbarsim::cuda {
+
+Dims dims_of(const Shape& s, const char* what) {
+    if (s.size() > static_cast<size_t>(kMaxRank))
+        throw Error(std::string("cuda backend: ") + what + " of a rank-" + std::to_string(s.size()) + " tensor (at most " +
+                    std::to_string(kMaxRank) + " dimensions supported)");
+    Dims d;
+    d.rank = static_cast<int32_t>(s.size());
+    int64_t stride = 1;
+    for (size_t i = s.size(); i-- > 0;) {
+        d.size[i] = s[i];
+        d.stride[i] = stride;
+        stride *= s[i];
+    }
+    return d;
+}
+
+namespace {
+
+enum class BinaryOp : int { Add, Sub, Mul, Div };
+
+__device__ inline float apply_binary(BinaryOp op, float x, float y) {
+    switch (op) {
+    case BinaryOp::Add: return x + y;
+    case BinaryOp::Sub: return x - y;
+    case BinaryOp::Mul: return x * y;
+    case BinaryOp::Div: return x / y;
+    }
+    return 0.0f;
+}
+
+__global__ void binary_same_kernel(BinaryOp op, const float* __restrict__ a, const float* __restrict__ b,
+                                   float* __restrict__ out, int64_t total) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = apply_binary(op, a[i], b[i]);
+}
+
+// `out.size` is the output shape; `sa`/`sb` hold each operand's stride per output dimension (0
+// along broadcast dimensions).
+__global__ void binary_broadcast_kernel(BinaryOp op, const float* __restrict__ a, Dims sa, const float* __restrict__ b,
+                                        Dims sb, float* __restrict__ out, Dims so, int64_t total) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        int64_t rem = i, oa = 0, ob = 0;
+        for (int d = so.rank - 1; d >= 0; --d) {
+            const int64_t idx = rem % so.size[d];
+            rem /= so.size[d];
+            oa += idx * sa.stride[d];
+            ob += idx * sb.stride[d];
+        }
+        out[i] = apply_binary(op, a[oa], b[ob]);
+    }
+}
+
+// Strides of `s` broadcast against the output shape `out` (numpy rules, leading dims added).
+Dims broadcast_dims(const Shape& s, const Shape& out) {
+    Dims d = dims_of(out, "broadcast");
+    for (int i = 0; i < d.rank; ++i) d.stride[i] = 0;
+    int64_t stride = 1;
+    for (size_t i = s.size(); i-- > 0;) {
+        const size_t o = i + (out.size() - s.size());
+        d.stride[o] = s[i] == 1 ? 0 : stride;
+        stride *= s[i];
+    }
+    return d;
+}
+
+struct UnaryParams {
+    OpType op;
+    float lo, hi, slope, hs_alpha, hs_beta;
+};
+
+__global__ void unary_kernel(UnaryParams p, const float* __restrict__ x, float* __restrict__ out, int64_t n) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const float v = x[i];
+        float r = v;
+        switch (p.op) {
+        case OpType::Relu: r = v > 0.0f ? v : 0.0f; break;
+        case OpType::Clip: r = fminf(fmaxf(v, p.lo), p.hi); break;
+        case OpType::LeakyRelu: r = v >= 0.0f ? v : __fmul_rn(p.slope, v); break;
+        case OpType::Sigmoid: r = 1.0f / (1.0f + expf(-v)); break;
+        case OpType::HardSigmoid: r = fminf(fmaxf(__fadd_rn(__fmul_rn(p.hs_alpha, v), p.hs_beta), 0.0f), 1.0f); break;
+        case OpType::HardSwish: r = __fmul_rn(v, fminf(fmaxf(v / 6.0f + 0.5f, 0.0f), 1.0f)); break;
+        case OpType::Tanh: r = tanhf(v); break;
+        default: break;  // Identity
+        }
+        out[i] = r;
+    }
+}
+
+__global__ void batchnorm_kernel(const float* __restrict__ x, const float* __restrict__ scale,
+                                 const float* __restrict__ shift, float* __restrict__ out, int64_t total,
+                                 int64_t channels, int64_t inner) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t c = (i / inner) % channels;
+        out[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);  // x*s + t rounded twice, as on the CPU
+    }
+}
+
+// One thread per (outer, inner) row of `len` values, exactly the CPU loop (max, exp, double sum).
+__global__ void softmax_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t outer, int64_t len,
+                               int64_t inner) {
+    const int64_t rows = outer * inner;
+    for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < rows;
+         t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t o = t / inner, i = t % inner;
+        const float* src = x + o * len * inner + i;
+        float* dst = out + o * len * inner + i;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < len; ++j) mx = fmaxf(mx, src[j * inner]);
+        double sum = 0.0;
+        for (int64_t j = 0; j < len; ++j) {
+            const float e = expf(src[j * inner] - mx);
+            dst[j * inner] = e;
+            sum += e;
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = 0; j < len; ++j) dst[j * inner] *= inv;
+    }
+}
+
+__global__ void dac_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t n, float range, int bits,
+                           bool is_signed) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = analog::dac(x[i], range, bits, is_signed);
+}
+
+}  // namespace
+
+void binary(const Context& ctx, OpType op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* out,
+            const Shape& so) {
+    BinaryOp bop;
+    switch (op) {
+    case OpType::Add: bop = BinaryOp::Add; break;
+    case OpType::Sub: bop = BinaryOp::Sub; break;
+    case OpType::Mul: bop = BinaryOp::Mul; break;
+    case OpType::Div: bop = BinaryOp::Div; break;
+    default: throw Error(std::string("cuda binary(): not a binary op: ") + op_name(op));
+    }
+    const int64_t total = numel(so);
+    if (total == 0) return;
+    if (sa == so && sb == so) {
+        binary_same_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(bop, a, b, out, total);
+    } else {
+        binary_broadcast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(bop, a, broadcast_dims(sa, so), b,
+                                                                              broadcast_dims(sb, so), out,
+                                                                              dims_of(so, "broadcast"), total);
+    }
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+void unary(const Context& ctx, OpType op, const NodeAttrs& at, const float* x, float* out, int64_t n) {
+    switch (op) {
+    case OpType::Relu: case OpType::Clip: case OpType::LeakyRelu: case OpType::Sigmoid: case OpType::HardSigmoid:
+    case OpType::HardSwish: case OpType::Tanh: case OpType::Identity: break;
+    default: throw Error(std::string("cuda unary(): not a unary op: ") + op_name(op));
+    }
+    if (n == 0) return;
+    const UnaryParams p{op, at.min, at.max, at.slope, at.hs_alpha, at.hs_beta};
+    unary_kernel<<<grid_for(n), kThreads, 0, ctx.stream>>>(p, x, out, n);
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+void batchnorm(const Context& ctx, const float* x, const float* scale, const float* shift, float* out, int64_t batch,
+               int64_t channels, int64_t inner) {
+    const int64_t total = batch * channels * inner;
+    if (total == 0) return;
+    batchnorm_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(x, scale, shift, out, total, channels, inner);
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+void softmax(const Context& ctx, const float* x, float* out, int64_t outer, int64_t len, int64_t inner) {
+    if (outer * inner == 0 || len == 0) return;
+    softmax_kernel<<<grid_for(outer * inner), kThreads, 0, ctx.stream>>>(x, out, outer, len, inner);
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+void dac(const Context& ctx, const float* x, float* out, int64_t n, float range, int bits, bool is_signed) {
+    if (!(range > 0.0f)) throw Error("analog mvm: input range must be positive");
+    if (n == 0) return;
+    dac_kernel<<<grid_for(n), kThreads, 0, ctx.stream>>>(x, out, n, range, bits, is_signed);
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace xbarsim::cuda
