@@ -41,18 +41,35 @@ DeviceParams generic(float prog_alpha, float read_alpha) {
     return p;
 }
 
-class ReadNoiseMode : public ::testing::TestWithParam<bool> {};
+struct NoiseCase {
+    const char* name;
+    bool per_cell;
+    Mapping mapping;
+    bool separate = false, reference = false;
+    // Output variance in units of alpha^2 sum_j x_j^2 (W_max = 1, range 1, g_min = 0): 2 for a
+    // differential pair (both cells read, subtracted in analog or after two conversions); offset
+    // cells weigh 2 / Δg, so 4 per cell; with a reference column its cells add as much again.
+    double cells_factor;
+};
+
+std::ostream& operator<<(std::ostream& os, const NoiseCase& c) { return os << c.name; }
+
+class ReadNoiseMode : public ::testing::TestWithParam<NoiseCase> {};
 
 // Lumped (one Gaussian per output) and per-cell (one draw per cell) read noise both give the
-// output variance sum_j sigma^2(g_j) x_j^2.
+// output variance sum_j sigma^2(g_j) x_j^2, for every readout of the cells.
 TEST_P(ReadNoiseMode, OutputVarianceIsTheCellSum) {
+    const NoiseCase& nc = GetParam();
     NoiseProblem s;
-    s.map.per_cell_read_noise = GetParam();
+    s.map.per_cell_read_noise = nc.per_cell;
+    s.map.mapping = nc.mapping;
+    s.map.separate_differential = nc.separate;
+    s.map.reference_column = nc.reference;
     AnalogMatrix a(s.w.data(), s.n, s.k, s.map);
     const float alpha = 0.05f;
     a.program(generic(0.0f, alpha), {3, 0, 0, 0});
     // One input vector repeated in m columns: every column is a distinct sample with fresh draws.
-    const int64_t m = GetParam() ? 8000 : 20000;
+    const int64_t m = nc.per_cell ? 8000 : 20000;
     std::vector<float> x(static_cast<size_t>(s.k * m));
     std::vector<float> one(static_cast<size_t>(s.k));
     for (int64_t j = 0; j < s.k; ++j) one[static_cast<size_t>(j)] = std::sin(static_cast<float>(j)) * 0.9f;
@@ -64,9 +81,8 @@ TEST_P(ReadNoiseMode, OutputVarianceIsTheCellSum) {
     a.mvm_quantized(x.data(), m, in, AdcSpec{}, y.data());
     AnalogMatrix ideal(s.w.data(), s.n, s.k, s.map);
     ideal.mvm_quantized(x.data(), m, in, AdcSpec{}, clean.data());
-    // Both cells of each pair are read: var = sum_j 2 alpha^2 x_j^2 (W_max = 1, range 1, g_min = 0).
     double expected = 0;
-    for (float v : one) expected += 2.0 * alpha * alpha * v * v;
+    for (float v : one) expected += nc.cells_factor * alpha * alpha * v * v;
     for (int64_t o = 0; o < s.n; ++o) {
         double mean = 0, var = 0;
         for (int64_t c = 0; c < m; ++c) mean += y[static_cast<size_t>(o * m + c)] - clean[static_cast<size_t>(o * m + c)];
@@ -82,8 +98,16 @@ TEST_P(ReadNoiseMode, OutputVarianceIsTheCellSum) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(LumpedAndPerCell, ReadNoiseMode, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "per_cell" : "lumped"; });
+INSTANTIATE_TEST_SUITE_P(
+    LumpedAndPerCell, ReadNoiseMode,
+    ::testing::Values(NoiseCase{"lumped", false, Mapping::Differential, false, false, 2.0},
+                      NoiseCase{"per_cell", true, Mapping::Differential, false, false, 2.0},
+                      NoiseCase{"lumped_separate_pairs", false, Mapping::Differential, true, false, 2.0},
+                      NoiseCase{"per_cell_separate_pairs", true, Mapping::Differential, true, false, 2.0},
+                      NoiseCase{"lumped_offset", false, Mapping::Offset, false, false, 4.0},
+                      NoiseCase{"lumped_offset_reference_column", false, Mapping::Offset, false, true, 8.0},
+                      NoiseCase{"per_cell_offset_reference_column", true, Mapping::Offset, false, true, 8.0}),
+    [](const ::testing::TestParamInfo<NoiseCase>& p) { return std::string(p.param.name); });
 
 TEST(AnalogNoise, ProgrammingErrorSpreadMatchesSigma) {
     NoiseProblem s;

@@ -48,3 +48,47 @@ TEST(StreamingHistogram, ZerosAndMerging) {
 
 }  // namespace
 }  // namespace xbarsim
+
+namespace xbarsim {
+namespace {
+
+// Mean squared error of a symmetric quantizer with `levels` steps on each side of zero, range c,
+// on the samples themselves (the independent reference for the histogram's search).
+double quantizer_mse(const std::vector<float>& v, double c, double levels) {
+    const double step = c / levels;
+    double e = 0.0;
+    for (float x : v) {
+        const double q = std::clamp(std::nearbyint(x / step), -levels, levels) * step;
+        e += (x - q) * (x - q);
+    }
+    return e / static_cast<double>(v.size());
+}
+
+// The histogram's error-minimizing range is as good as a brute-force search over the samples:
+// its true quantization MSE within 3 % of the best, for heavy- and light-tailed data and several
+// bit widths, and far better than clipping at the max for heavy tails.
+TEST(StreamingHistogram, MseOptimalRangeMatchesBruteForce) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::exponential_distribution<float> expo(1.0f);
+    for (int dist = 0; dist < 2; ++dist) {
+        std::vector<float> v(100000);
+        for (auto& x : v) x = dist == 0 ? normal(rng) : (rng() % 2 ? expo(rng) : -expo(rng));  // Laplace
+        StreamingHistogram h;
+        h.add(v.data(), static_cast<int64_t>(v.size()));
+        for (double levels : {3.0, 7.0, 31.0, 127.0}) {
+            const double c = h.mse_optimal_range(levels);
+            double best = 1e300;
+            for (int i = 1; i <= 400; ++i) best = std::min(best, quantizer_mse(v, h.max() * i / 400.0, levels));
+            EXPECT_LE(quantizer_mse(v, c, levels), best * 1.03) << "dist " << dist << " levels " << levels;
+            if (dist == 1) {
+                EXPECT_LT(quantizer_mse(v, c, levels), 0.8 * quantizer_mse(v, h.max(), levels)) << levels;
+            }
+        }
+    }
+    StreamingHistogram empty;
+    EXPECT_EQ(empty.mse_optimal_range(7.0), 0.0);
+}
+
+}  // namespace
+}  // namespace xbarsim

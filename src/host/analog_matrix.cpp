@@ -111,12 +111,18 @@ uint64_t AnalogMatrix::element_count() const {
     return n;
 }
 
-uint64_t AnalogMatrix::read_element_count(const InputSpec& input) const {
-    const auto s = static_cast<uint64_t>(slices()), in = static_cast<uint64_t>(input_slice_count(input.bits, input.is_signed, input.slice_bits));
-    const auto rb = static_cast<uint64_t>(row_blocks()), cb = static_cast<uint64_t>(col_blocks());
-    const uint64_t outputs = static_cast<uint64_t>(polarities_) * s * in * rb * static_cast<uint64_t>(n_);
+uint64_t AnalogMatrix::weight_read_elements(int in_slices) const {
+    const auto s = static_cast<uint64_t>(slices()), in = static_cast<uint64_t>(in_slices);
+    const uint64_t outputs = static_cast<uint64_t>(polarities_) * s * in * static_cast<uint64_t>(row_blocks() * n_);
     const uint64_t cells = map_.per_cell_read_noise ? static_cast<uint64_t>(polarities_) * s * in * static_cast<uint64_t>(n_ * k_) : 0;
-    return std::max(outputs, cells) + (ref_targets_.empty() ? 0 : s * in * rb * cb);
+    return std::max(outputs, cells);
+}
+
+uint64_t AnalogMatrix::read_element_count(const InputSpec& input) const {
+    const bool serial = input.slice_bits > 0 && input.bits > 0;
+    const int in = serial ? input_slice_count(input.bits, input.is_signed, input.slice_bits) : 1;
+    const auto refs = ref_targets_.empty() ? 0 : static_cast<uint64_t>(slices() * in) * static_cast<uint64_t>(row_blocks() * col_blocks());
+    return weight_read_elements(in) + refs;
 }
 
 // One programmed cell: programming error, drift to time t (with the PCM accumulated read noise);
@@ -358,7 +364,8 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 rv.resize(ref.size());
                 cpu::sgemm(false, false, cb_count, m, nr, 1.0f, ref_var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f, rv.data(), m,
                            nullptr);
-                const uint64_t e0 = rbase + static_cast<uint64_t>(P) * S * static_cast<uint64_t>(in_slices * rb_count * n_) +
+                // The reference columns' elements follow those of the outputs (or cells, per-cell mode).
+                const uint64_t e0 = rbase + weight_read_elements(in_slices) +
                                     ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
                                      static_cast<uint64_t>(rb)) * static_cast<uint64_t>(cb_count);
                 for (int64_t cb = 0; cb < cb_count; ++cb)

@@ -131,6 +131,9 @@ public:
     std::vector<float> quantized_weights() const;
 
 private:
+    // Read-noise elements of the weight cells' outputs (or cells, per-cell mode) per input vector.
+    uint64_t weight_read_elements(int in_slices) const;
+
     MatrixMapping map_;
     int64_t n_ = 0, k_ = 0;
     std::vector<float> w_scale_;        // W_max per output column

@@ -1,0 +1,371 @@
+// The analog layer on the GPU. Every step names the lines of AnalogMatrix it mirrors; the
+// element-wise arithmetic is the shared code of quantize.hpp, device_model.hpp and mvm_math.hpp.
+#include "cuda_analog_layer.cuh"
+
+#include <algorithm>
+#include <string>
+
+#include "cuda_check.cuh"
+#include "xbarsim/analog/mvm_math.hpp"
+#include "xbarsim/analog/rng.hpp"
+
+namespace xbarsim::cuda {
+
+namespace {
+
+#define XBARSIM_GRID_STRIDE(i, total)                                                              \
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (total);   \
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+// AnalogMatrix::program, per cell of one weight slice: programming error, drift and the PCM
+// accumulated read noise per polarity; effective conductance and read-noise variance of the pair;
+// the per-cell reads right after programming and at time t for drift compensation.
+__global__ void program_kernel(const float* __restrict__ targets, int64_t count, int polarities, bool offset,
+                               analog::DeviceParams device, uint64_t element_base, uint64_t slice, uint64_t seed,
+                               uint32_t trial, uint32_t layer, float t, float* __restrict__ g, float* __restrict__ var,
+                               float* __restrict__ at0, float* __restrict__ at_t) {
+    const RngStream prog{seed, trial, layer, RngRole::Programming};
+    const RngStream drift{seed, trial, layer, RngRole::Drift};
+    const RngStream accumulated{seed, trial, layer, RngRole::AccumulatedReadNoise};
+    XBARSIM_GRID_STRIDE(i, count) {
+        float now[2] = {0.0f, 0.0f};
+        for (int p = 0; p < polarities; ++p) {
+            const float target = targets[p * count + i];
+            const uint64_t e = analog::programming_element(element_base, slice, static_cast<uint64_t>(polarities),
+                                                           static_cast<uint64_t>(p), static_cast<uint64_t>(count),
+                                                           static_cast<uint64_t>(i));
+            const float programmed = analog::apply_programming(device, target, prog.normal(e), prog.uniform(e, 1));
+            const float nu = analog::drift_nu(device, target, drift.normal(e));
+            const float z = accumulated.normal(e);
+            now[p] = analog::conductance_at_time(device, programmed, nu, t, z);
+            if (at0) {
+                at0[p * count + i] = analog::conductance_at_time(device, programmed, nu, 0.0f, z);
+                at_t[p * count + i] = now[p];
+            }
+        }
+        g[i] = analog::pair_conductance(offset, now[0], now[1]);
+        if (var) var[i] = analog::pair_read_variance(device, offset, now[0], now[1]);
+    }
+}
+
+// The reference reads of every array of one slice, summed in double in exactly the CPU's order
+// (cells by increasing index o*K + j, polarities inner), so the scales are bit-identical. One
+// thread per array: a few tens of thousands of serial adds, once per chip instance.
+__global__ void compensation_kernel(const float* __restrict__ at0, const float* __restrict__ at_t, int64_t n, int64_t k,
+                                    int polarities, int64_t rows, int64_t cols, int64_t rb_count, int64_t cb_count,
+                                    analog::DeviceParams device, float* __restrict__ compensation) {
+    const int64_t count = n * k;
+    XBARSIM_GRID_STRIDE(blk, rb_count * cb_count) {
+        const int64_t rb = blk / cb_count, cb = blk % cb_count;
+        const int64_t o_end = min(n, (cb + 1) * cols), j_end = min(k, (rb + 1) * rows);
+        double ref0 = 0.0, ref_t = 0.0;
+        for (int64_t o = cb * cols; o < o_end; ++o)
+            for (int64_t j = rb * rows; j < j_end; ++j)
+                for (int p = 0; p < polarities; ++p) {
+                    ref0 = analog::dadd(ref0, static_cast<double>(at0[p * count + o * k + j]));
+                    ref_t = analog::dadd(ref_t, static_cast<double>(at_t[p * count + o * k + j]));
+                }
+        compensation[blk] = analog::drift_compensation_scale(device, static_cast<float>(ref0), static_cast<float>(ref_t));
+    }
+}
+
+// Bit-serial input slice js of every DAC'd input, and (for read noise) its square.
+__global__ void input_slice_kernel(const float* __restrict__ xq, int64_t total, int32_t n_x, int js, int slice_bits,
+                                   float* __restrict__ out, float* __restrict__ square) {
+    XBARSIM_GRID_STRIDE(i, total) {
+        const float v = slice_bits > 0 ? analog::input_slice_value(xq[i], n_x, js, slice_bits) : xq[i];
+        if (out) out[i] = v;
+        if (square) square[i] = hd::mul(v, v);
+    }
+}
+
+// Σ_j x[j, c] over each row block's rows, in increasing j as on the CPU: colsum[rb*m + c].
+// rb_count = 1 with rows = K gives the sum over all inputs.
+__global__ void column_sum_kernel(const float* __restrict__ x, int64_t k, int64_t m, int64_t rows, int64_t rb_count,
+                                  float* __restrict__ colsum) {
+    XBARSIM_GRID_STRIDE(t, rb_count * m) {
+        const int64_t rb = t / m, c = t % m;
+        const int64_t j_end = min(k, (rb + 1) * rows);
+        float s = 0.0f;
+        for (int64_t j = rb * rows; j < j_end; ++j) s = hd::add(s, x[j * m + c]);
+        colsum[t] = s;
+    }
+}
+
+// Per-cell read noise (validation mode): every cell pair of the row block gets its own draw per
+// input vector, part[rb][o, c] += Σ_j sqrt(var_oj)·z·x_jc (double sum, CPU order).
+__global__ void per_cell_noise_kernel(const float* __restrict__ var, const float* __restrict__ x, int64_t n, int64_t k,
+                                      int64_t m, int64_t rows, int64_t rb_count, RngStream noise, uint64_t cell_base,
+                                      uint64_t first_column, float* __restrict__ part) {
+    XBARSIM_GRID_STRIDE(t, rb_count * n * m) {
+        const int64_t c = t % m, o = (t / m) % n, rb = t / (m * n);
+        const int64_t j_end = min(k, (rb + 1) * rows);
+        const auto sample = static_cast<uint32_t>(first_column + static_cast<uint64_t>(c));
+        double sum = 0.0;
+        for (int64_t j = rb * rows; j < j_end; ++j) {
+            const float v = var[o * k + j];
+            if (v <= 0.0f) continue;
+            const float z = noise.normal(cell_base + static_cast<uint64_t>(o * k + j), sample);
+            sum = analog::dadd(sum, analog::dmul(static_cast<double>(hd::mul(hd::sqrt(v), z)), static_cast<double>(x[j * m + c])));
+        }
+        part[t] = hd::add(part[t], static_cast<float>(sum));
+    }
+}
+
+struct FusedArgs {
+    const float* part;       // [rb][N x m] array outputs before the ADC
+    const float* part_var;   // [rb][N x m] lumped read-noise variances, or null
+    const float* colsum;     // [rb][m] input sums per row block, or null (base 0)
+    const float* comp;       // this slice's [rb x cb] drift compensation, or null
+    double* acc;             // [N x m]
+    int64_t n, m, rb_count, cb_count, array_cols;
+    float factor, base;
+    analog::AdcParams adc;
+    RngStream noise, rounding;
+    uint64_t e_base;         // output element of (slice, input slice, row block 0, output 0)
+    uint64_t first_column;
+};
+
+// Read noise, ADC, drift compensation, shift-add and row-block accumulation of one weight slice
+// and input slice: every row block's contribution added to the double accumulator in the CPU's
+// order (row blocks ascending).
+__global__ void adc_accumulate_kernel(FusedArgs a) {
+    XBARSIM_GRID_STRIDE(t, a.n * a.m) {
+        const int64_t o = t / a.m, c = t % a.m;
+        const auto sample = static_cast<uint32_t>(a.first_column + static_cast<uint64_t>(c));
+        double acc = a.acc[t];
+        for (int64_t rb = 0; rb < a.rb_count; ++rb) {
+            const int64_t i = rb * a.n * a.m + t;
+            // analog::array_output_element_base(.., rb, n) + o == e_base + rb*n + o.
+            const uint64_t e = a.e_base + static_cast<uint64_t>(rb * a.n + o);
+            float v = a.part[i];
+            if (a.part_var) v = analog::add_lumped_read_noise(v, a.part_var[i], a.noise.normal(e, sample));
+            const float u = a.adc.stochastic ? a.rounding.uniform(e, sample) : 0.5f;
+            const float comp = a.comp ? a.comp[rb * a.cb_count + o / a.array_cols] : 1.0f;
+            const float cs = a.colsum ? a.colsum[rb * a.m + c] : 0.0f;
+            acc = analog::dadd(acc, analog::recombined_term(a.factor, analog::adc(v, a.adc, u), comp, a.base, cs));
+        }
+        a.acc[t] = acc;
+    }
+}
+
+// The offset zero-point constant over all inputs and the final scale W_max·input range.
+__global__ void finish_kernel(const double* __restrict__ acc, const float* __restrict__ colsum_all, float constant,
+                              double scale, int64_t n, int64_t m, float* __restrict__ y) {
+    XBARSIM_GRID_STRIDE(t, n * m) {
+        double a = acc[t];
+        if (colsum_all) a = analog::dadd(a, static_cast<double>(hd::mul(constant, colsum_all[t % m])));
+        y[t] = static_cast<float>(analog::dmul(a, scale));
+    }
+}
+
+#undef XBARSIM_GRID_STRIDE
+
+template <class T>
+void upload(DeviceArray<T>& dst, const std::vector<T>& src, const char* what) {
+    dst.grow(src.size(), what);
+    if (!src.empty()) XBARSIM_CUDA_CHECK(cudaMemcpy(dst.get(), src.data(), src.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
+}  // namespace
+
+AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : plan_(plan) {
+    if (!plan.calibrated)
+        throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
+    map_ = plan.config.mapping;
+    map_.per_cell_read_noise = plan.config.read_noise_mode == ReadNoiseMode::PerCell;
+    n_ = plan.cols;
+    k_ = plan.rows;
+    input_.bits = plan.config.input_bits;
+    input_.range = plan.input_range;
+    input_.is_signed = plan.input_signed;
+    input_.slice_bits = plan.config.input_slice_bits;
+    adc_.bits = plan.config.adc_bits;
+    adc_.symmetric = plan.config.adc_symmetric;
+    adc_.stochastic = plan.config.stochastic_rounding;
+    adc_.hi = plan.adc_range;
+    // As cpu::AnalogLayer: an asymmetric ADC spans [0, range] where outputs cannot be negative.
+    const bool nonneg = map_.mapping == analog::Mapping::Offset && !plan.input_signed;
+    if (!adc_.symmetric)
+        for (float h : plan.adc_range) adc_.lo.push_back(nonneg ? 0.0f : -h);
+
+    // The host AnalogMatrix is the one definition of the mapping (quantization, slicing, cell
+    // targets); its targets are copied to the device once.
+    uint64_t base = 0;
+    matrices_.resize(static_cast<size_t>(plan.groups));
+    for (int64_t grp = 0; grp < plan.groups; ++grp) {
+        const analog::AnalogMatrix host(weights.ptr() + grp * n_ * k_, n_, k_, map_);
+        Matrix& m = matrices_[static_cast<size_t>(grp)];
+        slices_ = host.slices();
+        slice_bits_ = host.slice_bits();
+        m.w_max = host.w_max();
+        m.program_base = base;
+        m.read_base = base;
+        base += host.element_count();
+        m.targets.resize(static_cast<size_t>(slices_));
+        m.g.resize(static_cast<size_t>(slices_));
+        m.var.resize(static_cast<size_t>(slices_));
+        for (int s = 0; s < slices_; ++s) upload(m.targets[static_cast<size_t>(s)], host.targets(s), "analog cell targets");
+    }
+    if (adc_.bits > 0 && (adc_.hi.empty() || (adc_.hi.size() != 1 && adc_.hi.size() != static_cast<size_t>(slices_))))
+        throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
+}
+
+void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device, uint64_t seed, uint32_t trial) {
+    device_ = device;
+    seed_ = seed;
+    trial_ = trial;
+    const bool offset = map_.mapping == analog::Mapping::Offset;
+    const int polarities = offset ? 1 : 2;
+    const int64_t count = n_ * k_;
+    const float t = device.drift.enabled ? device.drift.time_s : 0.0f;
+    read_noise_ = device.read_noise.enabled;
+    compensate_ = device.drift.enabled && device.drift.compensation;
+    const int64_t rb_count = row_blocks(), cb_count = col_blocks();
+    const auto layer = static_cast<uint32_t>(plan_.mvm_index);
+    if (compensate_) {
+        at0_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
+        at_t_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
+    }
+    for (Matrix& m : matrices_) {
+        if (compensate_) m.compensation.grow(static_cast<size_t>(slices_ * rb_count * cb_count), "drift compensation");
+        for (int s = 0; s < slices_; ++s) {
+            float* g = m.g[static_cast<size_t>(s)].grow(static_cast<size_t>(count), "analog conductances");
+            float* var = read_noise_ ? m.var[static_cast<size_t>(s)].grow(static_cast<size_t>(count), "read-noise variances") : nullptr;
+            if (count == 0) continue;
+            program_kernel<<<grid_for(count), kThreads, 0, ctx.stream>>>(
+                m.targets[static_cast<size_t>(s)].get(), count, polarities, offset, device, m.program_base,
+                static_cast<uint64_t>(s), seed, trial, layer, t, g, var, compensate_ ? at0_.get() : nullptr,
+                compensate_ ? at_t_.get() : nullptr);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+            if (compensate_) {
+                compensation_kernel<<<grid_for(rb_count * cb_count), kThreads, 0, ctx.stream>>>(
+                    at0_.get(), at_t_.get(), n_, k_, polarities, map_.array_rows, map_.array_cols, rb_count, cb_count, device,
+                    m.compensation.get() + s * rb_count * cb_count);
+                XBARSIM_CUDA_LAUNCH_CHECK();
+            }
+        }
+    }
+    programmed_ = true;
+}
+
+void AnalogLayer::dac(const Context& ctx, const float* x, float* xq, int64_t count) const {
+    cuda::dac(ctx, x, xq, count, input_.range, input_.bits, input_.is_signed);
+}
+
+size_t AnalogLayer::workspace_bytes_per_column() const {
+    const auto rb = static_cast<size_t>(row_blocks());
+    const auto n = static_cast<size_t>(n_), k = static_cast<size_t>(k_);
+    const bool serial = input_.slice_bits > 0 && input_.bits > 0;
+    size_t floats = rb * n * 2 /* part, part_var */ + rb + 1 /* column sums */ + k * ((serial ? 1 : 0) + 1) /* slice, square */;
+    return floats * sizeof(float) + n * sizeof(double);
+}
+
+void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, int64_t m, float* y, uint64_t first_column) {
+    if (!programmed_) throw Error("analog layer '" + plan_.name + "': multiply() before program()");
+    if (m == 0) return;
+    const Matrix& mat = matrices_.at(static_cast<size_t>(group));
+    const bool offset = map_.mapping == analog::Mapping::Offset;
+    const bool sliced = slices_ > 1;
+    const float n_levels = map_.weight_bits > 0 ? static_cast<float>(analog::signed_max_level(map_.weight_bits)) : 1.0f;
+    const analog::Recombination rec = analog::recombination(offset, sliced, map_.g_min, map_.weight_bits, n_levels);
+    const bool serial = input_.slice_bits > 0 && input_.bits > 0;
+    const int32_t n_x = input_.bits > 0 ? (input_.is_signed ? analog::signed_max_level(input_.bits) : analog::unsigned_max_level(input_.bits)) : 1;
+    const int magnitude_bits = input_.is_signed ? input_.bits - 1 : input_.bits;
+    const int in_slices = serial ? analog::slice_count(magnitude_bits, input_.slice_bits) : 1;
+    const bool per_cell = read_noise_ && map_.per_cell_read_noise;
+    const bool lumped = read_noise_ && !map_.per_cell_read_noise;
+    const int64_t rows = map_.array_rows, rb_count = row_blocks(), cb_count = col_blocks();
+    const int64_t full_blocks = k_ / rows, last_rows = k_ - full_blocks * rows;
+    const auto total_in = static_cast<size_t>(k_ * m), total_out = static_cast<size_t>(n_ * m);
+
+    float* part = part_.grow(static_cast<size_t>(rb_count) * total_out, "analog array outputs");
+    float* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count) * total_out, "read-noise variances") : nullptr;
+    float* colsum = rec.base != 0.0f ? colsum_.grow(static_cast<size_t>(rb_count * m), "input sums") : nullptr;
+    float* slice_in = serial ? slice_in_.grow(total_in, "input slices") : nullptr;
+    float* square_in = lumped ? square_in_.grow(total_in, "squared inputs") : nullptr;
+    double* acc = acc_.grow(total_out, "analog accumulator");
+    XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, total_out * sizeof(double), ctx.stream));
+
+    const RngStream noise{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
+    const RngStream rounding{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
+    Context quiet = ctx;
+    quiet.log = nullptr;  // analog GEMMs are not the digital network's (as on the CPU)
+    for (int js = 0; js < in_slices; ++js) {
+        const float* xin = xq;
+        if (serial || lumped) {
+            input_slice_kernel<<<grid_for(static_cast<int64_t>(total_in)), kThreads, 0, ctx.stream>>>(
+                xq, static_cast<int64_t>(total_in), n_x, js, serial ? input_.slice_bits : 0, slice_in, square_in);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+            if (serial) xin = slice_in;
+        }
+        if (colsum) {
+            column_sum_kernel<<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xin, k_, m, rows, rb_count, colsum);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+        }
+        const float in_factor = analog::input_slice_factor(js, serial ? input_.slice_bits : 0, n_x);
+        for (int s = 0; s < slices_; ++s) {
+            const float* g = mat.g[static_cast<size_t>(s)].get();
+            // part[rb] [N x m] = G_s[:, rb rows] . x[rb rows, :] for every row block at once.
+            sgemm_strided_batched(quiet, n_, m, rows, g, k_, rows, xin, m, rows * m, part, m, n_ * m, full_blocks);
+            if (last_rows > 0)
+                sgemm(quiet, false, false, n_, m, last_rows, 1.0f, g + full_blocks * rows, k_, xin + full_blocks * rows * m, m,
+                      0.0f, part + full_blocks * n_ * m, m);
+            if (lumped) {
+                const float* var = mat.var[static_cast<size_t>(s)].get();
+                sgemm_strided_batched(quiet, n_, m, rows, var, k_, rows, square_in, m, rows * m, part_var, m, n_ * m, full_blocks);
+                if (last_rows > 0)
+                    sgemm(quiet, false, false, n_, m, last_rows, 1.0f, var + full_blocks * rows, k_,
+                          square_in + full_blocks * rows * m, m, 0.0f, part_var + full_blocks * n_ * m, m);
+            }
+            if (per_cell) {
+                const uint64_t cell_base = analog::read_noise_cell_element_base(
+                    mat.read_base, static_cast<uint64_t>(s), static_cast<uint64_t>(in_slices), static_cast<uint64_t>(js),
+                    static_cast<uint64_t>(n_), static_cast<uint64_t>(k_));
+                per_cell_noise_kernel<<<grid_for(rb_count * n_ * m), kThreads, 0, ctx.stream>>>(
+                    mat.var[static_cast<size_t>(s)].get(), xin, n_, k_, m, rows, rb_count, noise, cell_base, first_column, part);
+                XBARSIM_CUDA_LAUNCH_CHECK();
+            }
+            FusedArgs a{};
+            a.part = part;
+            a.part_var = part_var;
+            a.colsum = colsum;
+            a.comp = compensate_ ? mat.compensation.get() + s * rb_count * cb_count : nullptr;
+            a.acc = acc;
+            a.n = n_;
+            a.m = m;
+            a.rb_count = rb_count;
+            a.cb_count = cb_count;
+            a.array_cols = map_.array_cols;
+            a.factor = analog::weight_slice_factor(in_factor, offset, sliced, s, slice_bits_, map_.g_min, n_levels);
+            a.base = rec.base;
+            a.adc.bits = adc_.bits;
+            a.adc.symmetric = adc_.symmetric;
+            a.adc.stochastic = adc_.stochastic;
+            if (adc_.bits > 0) {
+                const size_t r = adc_.hi.size() == 1 ? 0 : static_cast<size_t>(s);
+                a.adc.hi = adc_.hi[r];
+                a.adc.lo = adc_.lo.empty() ? -a.adc.hi : adc_.lo[r];
+            }
+            a.noise = noise;
+            a.rounding = rounding;
+            a.e_base = analog::array_output_element_base(mat.read_base, static_cast<uint64_t>(s), static_cast<uint64_t>(in_slices),
+                                                         static_cast<uint64_t>(js), static_cast<uint64_t>(rb_count), 0,
+                                                         static_cast<uint64_t>(n_));
+            a.first_column = first_column;
+            adc_accumulate_kernel<<<grid_for(n_ * m), kThreads, 0, ctx.stream>>>(a);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+        }
+    }
+    float* colsum_all = nullptr;
+    if (rec.constant != 0.0f) {
+        colsum_all = colsum_all_.grow(static_cast<size_t>(m), "input sums");
+        column_sum_kernel<<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
+        XBARSIM_CUDA_LAUNCH_CHECK();
+    }
+    const double scale = static_cast<double>(mat.w_max) * static_cast<double>(input_.range);
+    finish_kernel<<<grid_for(n_ * m), kThreads, 0, ctx.stream>>>(acc, colsum_all, rec.constant, scale, n_, m, y);
+    XBARSIM_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace xbarsim::cuda

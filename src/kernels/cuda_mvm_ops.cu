@@ -1,0 +1,167 @@
+#include "cuda_mvm_ops.cuh"
+
+#include <algorithm>
+
+#include "cuda_check.cuh"
+
+namespace xbarsim::cuda {
+
+namespace {
+
+// Copies device columns [k x m] to the host and hands them to the observer (synchronizes the
+// stream: observers are for calibration and statistics, not for timed runs).
+void observe_columns(const Context& ctx, Workspace& ws, const MvmHooks& hooks, int64_t group, const float* cols, int64_t k,
+                     int64_t m) {
+    const auto n = static_cast<size_t>(k * m);
+    float* host = ws.host_cols.grow(n);
+    XBARSIM_CUDA_CHECK(cudaMemcpyAsync(host, cols, n * sizeof(float), cudaMemcpyDeviceToHost, ctx.stream));
+    XBARSIM_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+    hooks.observer->on_mvm_input(hooks.node, group, host, k, m);
+}
+
+}  // namespace
+
+void conv2d(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, const DeviceTensor* bias,
+            const NodeAttrs& attrs, DeviceTensor& out, Workspace& ws, Epilogue ep, const MvmHooks& hooks) {
+    const int64_t batch = x.dim(0), channels = x.dim(1), n_out = w.dim(0);
+    const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
+    const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
+    const int64_t k = cg * g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w;
+    const float* bias_ptr = bias ? bias->data : nullptr;
+
+    if (!hooks.analog && !hooks.observer) {
+        // Digital: per-sample GEMMs out_b[group rows] = W_g [ng x k] . cols_b [k x OHW], written
+        // straight into the NCHW output, then bias and activation in place.
+        const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
+                               g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
+        if (pointwise) {
+            // A 1x1 convolution's columns are the input itself.
+            for (int64_t grp = 0; grp < groups; ++grp)
+                sgemm_strided_batched(ctx, ng, ohw, k, w.data + grp * ng * k, k, 0, x.data + grp * cg * ohw, ohw,
+                                      channels * ohw, out.data + grp * ng * ohw, ohw, n_out * ohw, batch);
+        } else {
+            const int64_t per_sample = std::max<int64_t>(k * ohw * static_cast<int64_t>(sizeof(float)), 1);
+            const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_sample, 1, batch);
+            float* cols = ws.cols.grow(static_cast<size_t>(k * ohw * chunk), "im2col columns");
+            for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+                const int64_t nb = std::min(chunk, batch - b0);
+                for (int64_t grp = 0; grp < groups; ++grp) {
+                    im2col(ctx, x.data, channels, grp * cg, cg, b0, nb, g, cols, ohw, k * ohw);
+                    sgemm_strided_batched(ctx, ng, ohw, k, w.data + grp * ng * k, k, 0, cols, ohw, k * ohw,
+                                          out.data + (b0 * n_out + grp * ng) * ohw, ohw, n_out * ohw, nb);
+                }
+            }
+        }
+        bias_epilogue_nchw(ctx, out.data, bias_ptr, batch, n_out, ohw, ep);
+        return;
+    }
+
+    // Columns path (analog layer or observer): the CPU layout cols [k x nb*OHW] per group and
+    // chunk, products [ng x nb*OHW], scattered into the output with bias and activation.
+    const float* input = x.data;
+    if (hooks.analog) {
+        // The DAC runs once on the input, before im2col (padding zeros are dac(0) = 0 as well).
+        float* xq = ws.xq.grow(static_cast<size_t>(x.size()), "DAC'd layer input");
+        hooks.analog->dac(ctx, x.data, xq, x.size());
+        input = xq;
+    }
+    const auto analog_per_column = static_cast<int64_t>(hooks.analog ? hooks.analog->workspace_bytes_per_column() : 0);
+    const int64_t per_sample = std::max<int64_t>((k + ng) * ohw * static_cast<int64_t>(sizeof(float)) + analog_per_column * ohw, 1);
+    const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_sample, 1, batch);
+    float* cols = ws.cols.grow(static_cast<size_t>(k * chunk * ohw), "im2col columns");
+    float* prod = ws.prod.grow(static_cast<size_t>(ng * chunk * ohw), "group products");
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+        const int64_t nb = std::min(chunk, batch - b0);
+        const int64_t m = nb * ohw;
+        for (int64_t grp = 0; grp < groups; ++grp) {
+            if (hooks.observer) {
+                // Observers see the layer's raw input columns, as on the CPU (DAC'd ones for analog
+                // layers there too: the CPU transforms the input before im2col).
+                im2col(ctx, input, channels, grp * cg, cg, b0, nb, g, cols, m, ohw);
+                observe_columns(ctx, ws, hooks, grp, cols, k, m);
+            } else {
+                im2col(ctx, input, channels, grp * cg, cg, b0, nb, g, cols, m, ohw);
+            }
+            if (hooks.analog)
+                hooks.analog->multiply(ctx, grp, cols, m, prod, (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw));
+            else
+                sgemm(ctx, false, false, ng, m, k, 1.0f, w.data + grp * ng * k, k, cols, m, 0.0f, prod, m);
+            scatter_group_output(ctx, prod, out.data, bias_ptr, b0, nb, n_out, grp * ng, ng, ohw, ep);
+        }
+    }
+}
+
+void linear(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, const DeviceTensor* bias, DeviceTensor& out,
+            Workspace& ws, Epilogue ep, const MvmHooks& hooks) {
+    const int64_t n = w.dim(0), k = w.dim(1), m = x.size() / k;
+    const float* bias_ptr = bias ? bias->data : nullptr;
+    if (hooks.observer) {
+        // The observer sees the raw input vectors as columns x^T [k x m] (as on the CPU).
+        float* cols = ws.cols.grow(static_cast<size_t>(k * m), "linear columns");
+        transpose_2d(ctx, x.data, cols, m, k);
+        observe_columns(ctx, ws, hooks, 0, cols, k, m);
+    }
+    if (!hooks.analog) {
+        sgemm(ctx, false, true, m, n, k, 1.0f, x.data, k, w.data, k, 0.0f, out.data, n);
+        linear_epilogue(ctx, nullptr, out.data, bias_ptr, m, n, ep);
+        return;
+    }
+    float* xq = ws.xq.grow(static_cast<size_t>(x.size()), "DAC'd layer input");
+    hooks.analog->dac(ctx, x.data, xq, x.size());
+    const uint64_t rows_per_sample = static_cast<uint64_t>(m / std::max<int64_t>(x.dim(0), 1));
+    const int64_t per_row = std::max<int64_t>((k + n) * static_cast<int64_t>(sizeof(float)) +
+                                                  static_cast<int64_t>(hooks.analog->workspace_bytes_per_column()), 1);
+    const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_row, 1, std::max<int64_t>(m, 1));
+    float* cols = ws.cols.grow(static_cast<size_t>(k * chunk), "linear columns");
+    float* prod = ws.prod.grow(static_cast<size_t>(n * chunk), "linear products");
+    for (int64_t r0 = 0; r0 < m; r0 += chunk) {
+        const int64_t mc = std::min(chunk, m - r0);
+        transpose_2d(ctx, xq + r0 * k, cols, mc, k);  // cols [k x mc] = xq rows r0.. transposed
+        hooks.analog->multiply(ctx, 0, cols, mc, prod, hooks.sample_base * rows_per_sample + static_cast<uint64_t>(r0));
+        linear_epilogue(ctx, prod, out.data + r0 * n, bias_ptr, mc, n, ep);
+    }
+}
+
+void matmul(const Context& ctx, const DeviceTensor& a, const DeviceTensor& b, DeviceTensor& out) {
+    // Promote vectors as numpy does, then broadcast the batch dimensions (as cpu::matmul).
+    Shape sa = a.shape, sb = b.shape;
+    if (sa.size() == 1) sa.insert(sa.begin(), 1);
+    if (sb.size() == 1) sb.push_back(1);
+    const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+    Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+    const Shape batch = broadcast_shapes(ba, bb, "MatMul");
+    const size_t rank = batch.size();
+    ba.insert(ba.begin(), rank - ba.size(), 1);
+    bb.insert(bb.begin(), rank - bb.size(), 1);
+    const int64_t count = numel(batch);
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t rem = i, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
+        for (size_t d = rank; d-- > 0;) {
+            const int64_t idx = rem % batch[d];
+            rem /= batch[d];
+            off_a += (ba[d] == 1 ? 0 : idx) * stride_a;
+            off_b += (bb[d] == 1 ? 0 : idx) * stride_b;
+            stride_a *= ba[d];
+            stride_b *= bb[d];
+        }
+        sgemm(ctx, false, false, m, n, k, 1.0f, a.data + off_a * m * k, k, b.data + off_b * k * n, n, 0.0f,
+              out.data + i * m * n, n);
+    }
+}
+
+void gemm(const Context& ctx, const DeviceTensor& a, const DeviceTensor& b, const DeviceTensor* c, const NodeAttrs& attrs,
+          DeviceTensor& out) {
+    const int64_t m = out.dim(0), n = out.dim(1);
+    const int64_t k = attrs.trans_a ? a.dim(0) : a.dim(1);
+    float beta = 0.0f;
+    if (c && attrs.beta != 0.0f) {
+        // Broadcast C ([M,N], [N], [M,1], [1,N] or scalar) into out, then let the GEMM add beta·C.
+        Shape cs = c->shape;
+        cs.insert(cs.begin(), 2 - std::min<size_t>(cs.size(), 2), 1);
+        broadcast_2d(ctx, c->data, cs[0], cs[1], out.data, m, n);
+        beta = attrs.beta;
+    }
+    sgemm(ctx, attrs.trans_a, attrs.trans_b, m, n, k, attrs.alpha, a.data, a.dim(1), b.data, b.dim(1), beta, out.data, n);
+}
+
+}  // namespace xbarsim::cuda
