@@ -35,6 +35,9 @@ struct RangeSpec {
 enum class InputSign { Auto, Signed, Unsigned };  // Auto: unsigned when calibration saw no negative input
 enum class WeightRange { Max, Percentile };
 enum class ReadNoiseMode { Lumped, PerCell };
+// ADC circuit family. It changes only the cost model (area, energy, conversion time), not the
+// quantization the simulator applies: every family converts to the same 2^bits levels.
+enum class AdcType { Flash, Sar, Ramp };
 
 // Everything that decides how one MVM layer runs, after defaults and overrides are applied.
 struct AnalogLayerConfig {
@@ -53,6 +56,7 @@ struct AnalogLayerConfig {
     bool stochastic_rounding = false;
     bool adc_per_column = false;  // calibrated ADC range per output column (and weight slice)
     int columns_per_adc = 1;
+    AdcType adc_type = AdcType::Sar;
     ReadNoiseMode read_noise_mode = ReadNoiseMode::Lumped;
 };
 

@@ -110,7 +110,7 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
 
     const YAML::Node adc = at(node, "adc");
     const std::string ad = section + ".adc";
-    yaml_check_keys(file, adc, ad, {"bits", "range", "percentile", "method", "symmetric", "stochastic_rounding", "per_column", "columns_per_adc"});
+    yaml_check_keys(file, adc, ad, {"bits", "range", "percentile", "method", "symmetric", "stochastic_rounding", "per_column", "columns_per_adc", "type"});
     c.adc_bits = parse_bits(file, adc, "bits", c.adc_bits, ad, 1);
     c.adc_range = parse_range(file, adc, ad, c.adc_range);
     c.adc_symmetric = yaml_bool(file, adc, "symmetric", c.adc_symmetric, ad);
@@ -119,6 +119,11 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
     c.adc_per_column = yaml_bool(file, adc, "per_column", c.adc_per_column, ad);
     c.columns_per_adc = static_cast<int>(yaml_int(file, adc, "columns_per_adc", c.columns_per_adc, ad));
     if (c.columns_per_adc < 1) yaml_fail(file, at(adc, "columns_per_adc"), ad + ".columns_per_adc", "must be positive");
+    const std::string adc_type = yaml_string(file, adc, "type", "", ad);
+    if (adc_type == "flash") c.adc_type = AdcType::Flash;
+    else if (adc_type == "sar") c.adc_type = AdcType::Sar;
+    else if (adc_type == "ramp") c.adc_type = AdcType::Ramp;
+    else if (!adc_type.empty()) yaml_fail(file, at(adc, "type"), ad + ".type", "must be flash, sar or ramp");
 
     const std::string rn = yaml_string(file, node, "read_noise_mode", "", section);
     if (rn == "lumped") c.read_noise_mode = ReadNoiseMode::Lumped;
@@ -236,6 +241,7 @@ YAML::Node layer_to_yaml(const AnalogLayerConfig& c) {
     adc["stochastic_rounding"] = c.stochastic_rounding;
     adc["per_column"] = c.adc_per_column;
     adc["columns_per_adc"] = c.columns_per_adc;
+    adc["type"] = c.adc_type == AdcType::Flash ? "flash" : (c.adc_type == AdcType::Sar ? "sar" : "ramp");
     n["adc"] = adc;
     n["read_noise_mode"] = c.read_noise_mode == ReadNoiseMode::Lumped ? "lumped" : "per_cell";
     return n;
