@@ -92,6 +92,52 @@ TEST(AnalogConfig, BadValuesNameKeyAndLine) {
     e = config_error("layers:\n  - match: x\n    adc: {bits: 3, sym: true}\n");
     EXPECT_NE(e.find("layers[0].adc.sym"), std::string::npos) << e;
     EXPECT_NE(e.find("c.yaml:3"), std::string::npos) << e;
+    e = config_error("analog:\n  adc: {method: median}\n");
+    EXPECT_NE(e.find("analog.adc.method"), std::string::npos) << e;
+    e = config_error("analog:\n  input: {accumulation: optical}\n");
+    EXPECT_NE(e.find("analog.input.accumulation"), std::string::npos) << e;
+    e = config_error("analog:\n  weight_scaling: row\n");
+    EXPECT_NE(e.find("analog.weight_scaling"), std::string::npos) << e;
+    e = config_error("analog:\n  mapping: offset\n  differential_readout: separate\n");
+    EXPECT_NE(e.find("analog.differential_readout"), std::string::npos) << e;
+    e = config_error("analog:\n  offset_reference: column\n");
+    EXPECT_NE(e.find("analog.offset_reference"), std::string::npos) << e;
+    e = config_error("analog:\n  adc: {range: max, per_column: true}\n");
+    EXPECT_NE(e.find("analog.adc.per_column"), std::string::npos) << e;
+    e = config_error("analog:\n  weight_range: percentile\n  weight_scaling: column\n");
+    EXPECT_NE(e.find("analog.weight_scaling"), std::string::npos) << e;
+}
+
+TEST(AnalogConfig, ReadoutScalingAndCalibrationKeys) {
+    TempDir dir;
+    const Config c = config_from(dir, R"(
+analog:
+  enabled: true
+  weight_scaling: column
+  differential_readout: separate
+  input: {slice_bits: 1, accumulation: analog, method: mse}
+  adc: {per_column: true, method: mse}
+)");
+    const auto& d = c.analog.defaults;
+    EXPECT_TRUE(d.mapping.per_column_scale);
+    EXPECT_TRUE(d.mapping.separate_differential);
+    EXPECT_TRUE(d.input_analog_accumulation);
+    EXPECT_EQ(d.input_range.method, CalibrationMethod::Mse);
+    EXPECT_EQ(d.adc_range.method, CalibrationMethod::Mse);
+    EXPECT_TRUE(d.adc_per_column);
+    // An override switching to offset cells does not use the defaults' differential readout.
+    const Config sw = config_from(dir, "analog:\n  differential_readout: separate\nlayers:\n  - {match: 0, mapping: offset}\n");
+    EXPECT_FALSE(resolve_layer(sw.analog, "conv", 0, 3).mapping.separate_differential);
+    EXPECT_TRUE(resolve_layer(sw.analog, "fc", 1, 3).mapping.separate_differential);
+    const Config ok = config_from(dir, R"(
+analog:
+  enabled: true
+layers:
+  - {match: 0, mapping: offset, offset_reference: column}
+)");
+    const AnalogLayerConfig l0 = resolve_layer(ok.analog, "conv", 0, 3), l1 = resolve_layer(ok.analog, "fc", 1, 3);
+    EXPECT_TRUE(l0.mapping.reference_column);
+    EXPECT_FALSE(l1.mapping.reference_column);
 }
 
 TEST(AnalogPlan, LayersShapesAndStaticRanges) {
@@ -168,6 +214,34 @@ TEST(AnalogPlan, RangesFileRoundTripAndErrors) {
     for (size_t i = 0; i < p.layers.size(); ++i) {
         EXPECT_FLOAT_EQ(q.layers[i].input_range, p.layers[i].input_range);
         EXPECT_EQ(q.layers[i].adc_range, p.layers[i].adc_range);
+    }
+    // Per-column ADC ranges with the error-minimizing search: one range per slice and column.
+    const Config pc = config_from(dir, "analog: {enabled: true, weight_bits: 8, slices: 2, adc: {per_column: true, method: mse}}\n");
+    AnalogPlan col = make_analog_plan(g, pc.analog, 1);
+    calibrate(g, col, *calib, resolve_preprocess(g, calib->info()), o);
+    for (const auto& l : col.layers) {
+        ASSERT_EQ(l.adc_column_range.size(), static_cast<size_t>(l.slices * l.groups * l.cols)) << l.name;
+        // Each column's range is at most about the layer's largest output seen (the MSE range
+        // never exceeds the max of its histogram) and positive.
+        for (float v : l.adc_column_range) EXPECT_GT(v, 0.0f);
+    }
+    save_ranges(col, dir.file("rc.yaml"), "test");
+    AnalogPlan col2 = make_analog_plan(g, pc.analog, 1);
+    load_ranges(col2, dir.file("rc.yaml"));
+    for (size_t i = 0; i < col.layers.size(); ++i) EXPECT_EQ(col2.layers[i].adc_column_range, col.layers[i].adc_column_range);
+    EXPECT_THROW(load_ranges(q, dir.file("rc.yaml")), Error);  // per-column ranges for a per-slice config
+    EXPECT_THROW(load_ranges(col2, dir.file("r.yaml")), Error);  // and the other way round
+    // MSE ranges of an 8-bit ADC clip more than the 99.99th percentile on heavy-tailed outputs
+    // but not all of it: between 10 % and 100 % of the percentile range, layer by layer.
+    const Config pm = config_from(dir, "analog: {enabled: true, adc: {method: mse}}\n");
+    AnalogPlan mse = make_analog_plan(g, pm.analog, 1), pct = make_analog_plan(g, c.analog, 1);
+    const Config pp = config_from(dir, "analog: {enabled: true}\n");
+    pct = make_analog_plan(g, pp.analog, 1);
+    calibrate(g, mse, *calib, resolve_preprocess(g, calib->info()), o);
+    calibrate(g, pct, *calib, resolve_preprocess(g, calib->info()), o);
+    for (size_t i = 0; i < mse.layers.size(); ++i) {
+        EXPECT_LE(mse.layers[i].adc_range[0], pct.layers[i].adc_range[0] * 1.05f) << mse.layers[i].name;
+        EXPECT_GE(mse.layers[i].adc_range[0], pct.layers[i].adc_range[0] * 0.1f) << mse.layers[i].name;
     }
     std::ofstream(dir.file("bad.yaml")) << "layers:\n  conv2d_1: {input_range: 1, adc_range: [1, 1]}\n";
     try {

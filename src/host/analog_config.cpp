@@ -134,10 +134,16 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
         yaml_fail(file, node, section + ".slices", "bit slicing needs weight_bits > 0");
     if (c.mapping.mapping == analog::Mapping::Offset && c.mapping.slices == 1 && c.mapping.cell_bits == 1)
         yaml_fail(file, node, section + ".cell_bits", "offset mapping needs cell_bits >= 2 (a level at zero)");
-    if (c.mapping.separate_differential && c.mapping.mapping != analog::Mapping::Differential)
-        yaml_fail(file, node, section + ".differential_readout", "separate readout needs mapping: differential");
-    if (c.mapping.reference_column && c.mapping.mapping != analog::Mapping::Offset)
-        yaml_fail(file, node, section + ".offset_reference", "a reference column needs mapping: offset");
+    // Each readout key applies to its own mapping: an error where a section names it together with
+    // the other mapping; inherited from the defaults by an override that switches mapping, it is
+    // simply not used.
+    const bool offset = c.mapping.mapping == analog::Mapping::Offset;
+    if (offset && !readout.empty() && c.mapping.separate_differential)
+        yaml_fail(file, at(node, "differential_readout"), section + ".differential_readout", "separate readout needs mapping: differential");
+    if (!offset && !reference.empty() && c.mapping.reference_column)
+        yaml_fail(file, at(node, "offset_reference"), section + ".offset_reference", "a reference column needs mapping: offset");
+    if (offset) c.mapping.separate_differential = false;
+    else c.mapping.reference_column = false;
     if (c.mapping.per_column_scale && c.weight_range == WeightRange::Percentile)
         yaml_fail(file, node, section + ".weight_scaling", "per-column scaling uses each column's max |W| (weight_range: max)");
     if (c.adc_per_column && c.adc_bits > 0 && c.adc_range.mode != RangeMode::Calibrated)

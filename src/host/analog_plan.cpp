@@ -179,7 +179,7 @@ double adc_levels(const AnalogLayerPlan& l) {
 
 void run_pass(const Graph& graph, Dataset& dataset, const PreprocessSpec& preprocess, const CalibrationOptions& o,
               MvmObserver& observer, const char* label) {
-    auto backend = make_backend("cpu");
+    auto backend = make_backend(o.backend);
     backend->load(graph);
     backend->observe(&observer);
     const Preprocessor pre(preprocess, dataset.info().sample_shape);

@@ -16,7 +16,8 @@ Config load_config(const std::string& path) {
     const YAML::Node run = root["run"];
     yaml_check_keys(path, run, "run", {"backend", "batch_size", "images", "threads", "trials", "seed"});
     c.run.backend = yaml_string(path, run, "backend", c.run.backend, "run");
-    if (c.run.backend != "cpu") yaml_fail(path, run["backend"], "run.backend", "unknown backend '" + c.run.backend + "' (available: cpu)");
+    if (c.run.backend != "cpu" && c.run.backend != "cuda" && c.run.backend != "auto")
+        yaml_fail(path, run["backend"], "run.backend", "unknown backend '" + c.run.backend + "' (available: cpu, cuda, auto)");
     c.run.batch_size = yaml_int(path, run, "batch_size", c.run.batch_size, "run");
     if (c.run.batch_size < 1) yaml_fail(path, run["batch_size"], "run.batch_size", "must be at least 1");
     c.run.images = yaml_int(path, run, "images", c.run.images, "run");

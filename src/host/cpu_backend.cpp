@@ -8,6 +8,8 @@
 #include "cpu_ops.hpp"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
+#include "xbarsim/cuda_backend.hpp"
+#include "xbarsim/cuda_info.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
 
@@ -225,7 +227,13 @@ private:
 
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options) {
     if (name == "cpu") return std::make_unique<CpuBackend>(options);
-    throw Error("unknown backend '" + name + "' (available: cpu)");
+    if (name == "cuda") return make_cuda_backend(options);
+    if (name == "auto") {
+        // The GPU when this build has CUDA and sees a device, the CPU reference otherwise.
+        if (!cuda_status().devices.empty()) return make_cuda_backend(options);
+        return std::make_unique<CpuBackend>(options);
+    }
+    throw Error("unknown backend '" + name + "' (available: cpu, cuda, auto)");
 }
 
 }  // namespace xbarsim

@@ -7,6 +7,7 @@
 
 #include "cuda_check.cuh"
 #include "xbarsim/analog/mvm_math.hpp"
+#include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/analog/rng.hpp"
 
 namespace xbarsim::cuda {
@@ -20,7 +21,7 @@ namespace {
 // AnalogMatrix::program, per cell of one weight slice: programming error, drift and the PCM
 // accumulated read noise per polarity; effective conductance and read-noise variance of the pair;
 // the per-cell reads right after programming and at time t for drift compensation.
-__global__ void program_kernel(const float* __restrict__ targets, int64_t count, int polarities, bool offset,
+__global__ void program_kernel(const float* __restrict__ targets, int64_t count, int polarities, int stored, bool offset,
                                analog::DeviceParams device, uint64_t element_base, uint64_t slice, uint64_t seed,
                                uint32_t trial, uint32_t layer, float t, float* __restrict__ g, float* __restrict__ var,
                                float* __restrict__ at0, float* __restrict__ at_t) {
@@ -43,8 +44,17 @@ __global__ void program_kernel(const float* __restrict__ targets, int64_t count,
                 at_t[p * count + i] = now[p];
             }
         }
-        g[i] = analog::pair_conductance(offset, now[0], now[1]);
-        if (var) var[i] = analog::pair_read_variance(device, offset, now[0], now[1]);
+        if (stored == 2) {  // separately digitized pair: g+ and g- kept apart
+            g[i] = now[0];
+            g[count + i] = now[1];
+            if (var) {
+                var[i] = analog::cell_read_variance(device, now[0]);
+                var[count + i] = analog::cell_read_variance(device, now[1]);
+            }
+        } else {
+            g[i] = analog::pair_conductance(offset, now[0], now[1]);
+            if (var) var[i] = analog::pair_read_variance(device, offset, now[0], now[1]);
+        }
     }
 }
 
@@ -92,11 +102,12 @@ __global__ void column_sum_kernel(const float* __restrict__ x, int64_t k, int64_
     }
 }
 
-// Per-cell read noise (validation mode): every cell pair of the row block gets its own draw per
-// input vector, part[rb][o, c] += Σ_j sqrt(var_oj)·z·x_jc (double sum, CPU order).
+// Per-cell read noise (validation mode): every cell of the row block gets its own draw per input
+// vector, part[rb][o, c] += Σ_j sqrt(var_oj)·z·x_jc (double sum, CPU order). `part` points at
+// this polarity's [N x m] block of row block 0; row blocks are `rb_stride` floats apart.
 __global__ void per_cell_noise_kernel(const float* __restrict__ var, const float* __restrict__ x, int64_t n, int64_t k,
                                       int64_t m, int64_t rows, int64_t rb_count, RngStream noise, uint64_t cell_base,
-                                      uint64_t first_column, float* __restrict__ part) {
+                                      uint64_t first_column, float* __restrict__ part, int64_t rb_stride) {
     XBARSIM_GRID_STRIDE(t, rb_count * n * m) {
         const int64_t c = t % m, o = (t / m) % n, rb = t / (m * n);
         const int64_t j_end = min(k, (rb + 1) * rows);
@@ -108,53 +119,66 @@ __global__ void per_cell_noise_kernel(const float* __restrict__ var, const float
             const float z = noise.normal(cell_base + static_cast<uint64_t>(o * k + j), sample);
             sum = analog::dadd(sum, analog::dmul(static_cast<double>(hd::mul(hd::sqrt(v), z)), static_cast<double>(x[j * m + c])));
         }
-        part[t] = hd::add(part[t], static_cast<float>(sum));
+        float& out = part[rb * rb_stride + o * m + c];
+        out = hd::add(out, static_cast<float>(sum));
     }
 }
 
 struct FusedArgs {
-    const float* part;       // [rb][N x m] array outputs before the ADC
-    const float* part_var;   // [rb][N x m] lumped read-noise variances, or null
+    const float* part;       // [rb][polarity][N x m] array outputs before the ADC
+    const float* part_var;   // the same layout: lumped read-noise variances, or null
     const float* colsum;     // [rb][m] input sums per row block, or null (base 0)
     const float* comp;       // this slice's [rb x cb] drift compensation, or null
+    const float* column_hi;  // this slice's per-column ADC ranges [N], or null
+    const float* column_lo;  // [N], or null (-hi)
     double* acc;             // [N x m]
     int64_t n, m, rb_count, cb_count, array_cols;
+    int polarities, slice, slices, in_slice, in_slices;
     float factor, base;
     analog::AdcParams adc;
     RngStream noise, rounding;
-    uint64_t e_base;         // output element of (slice, input slice, row block 0, output 0)
+    uint64_t read_base;
     uint64_t first_column;
 };
 
 // Read noise, ADC, drift compensation, shift-add and row-block accumulation of one weight slice
-// and input slice: every row block's contribution added to the double accumulator in the CPU's
-// order (row blocks ascending).
+// and input slice: every (row block, polarity) output added to the double accumulator in the
+// CPU's order (row blocks ascending, polarities inner), g- outputs subtracted.
 __global__ void adc_accumulate_kernel(FusedArgs a) {
     XBARSIM_GRID_STRIDE(t, a.n * a.m) {
         const int64_t o = t / a.m, c = t % a.m;
         const auto sample = static_cast<uint32_t>(a.first_column + static_cast<uint64_t>(c));
+        analog::AdcParams q = a.adc;
+        if (q.bits > 0 && a.column_hi) {
+            q.hi = a.column_hi[o];
+            q.lo = a.column_lo ? a.column_lo[o] : -q.hi;
+        }
         double acc = a.acc[t];
         for (int64_t rb = 0; rb < a.rb_count; ++rb) {
-            const int64_t i = rb * a.n * a.m + t;
-            // analog::array_output_element_base(.., rb, n) + o == e_base + rb*n + o.
-            const uint64_t e = a.e_base + static_cast<uint64_t>(rb * a.n + o);
-            float v = a.part[i];
-            if (a.part_var) v = analog::add_lumped_read_noise(v, a.part_var[i], a.noise.normal(e, sample));
-            const float u = a.adc.stochastic ? a.rounding.uniform(e, sample) : 0.5f;
             const float comp = a.comp ? a.comp[rb * a.cb_count + o / a.array_cols] : 1.0f;
             const float cs = a.colsum ? a.colsum[rb * a.m + c] : 0.0f;
-            acc = analog::dadd(acc, analog::recombined_term(a.factor, analog::adc(v, a.adc, u), comp, a.base, cs));
+            for (int p = 0; p < a.polarities; ++p) {
+                const int64_t i = (rb * a.polarities + p) * a.n * a.m + t;
+                const uint64_t e = analog::output_element(a.read_base, p, a.slice, a.in_slice, rb, o, a.slices, a.in_slices,
+                                                          a.rb_count, a.n);
+                float v = a.part[i];
+                if (a.part_var) v = analog::add_lumped_read_noise(v, a.part_var[i], a.noise.normal(e, sample));
+                const float u = q.stochastic ? a.rounding.uniform(e, sample) : 0.5f;
+                acc = analog::dadd(acc, analog::recombined_term(p == 1 ? -1.0 : 1.0, a.factor, analog::adc(v, q, u), comp, a.base, cs));
+            }
         }
         a.acc[t] = acc;
     }
 }
 
-// The offset zero-point constant over all inputs and the final scale W_max·input range.
+// The offset zero-point constant over all inputs and the final scale W_max[o]·input range.
 __global__ void finish_kernel(const double* __restrict__ acc, const float* __restrict__ colsum_all, float constant,
-                              double scale, int64_t n, int64_t m, float* __restrict__ y) {
+                              const float* __restrict__ w_scale, float input_range, int64_t n, int64_t m,
+                              float* __restrict__ y) {
     XBARSIM_GRID_STRIDE(t, n * m) {
         double a = acc[t];
         if (colsum_all) a = analog::dadd(a, static_cast<double>(hd::mul(constant, colsum_all[t % m])));
+        const double scale = analog::dmul(static_cast<double>(w_scale[t / m]), static_cast<double>(input_range));
         y[t] = static_cast<float>(analog::dmul(a, scale));
     }
 }
@@ -174,6 +198,13 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
     map_ = plan.config.mapping;
     map_.per_cell_read_noise = plan.config.read_noise_mode == ReadNoiseMode::PerCell;
+    // Options of the CPU model the GPU layer does not implement yet: refuse rather than differ.
+    if (map_.reference_column)
+        throw Error("analog layer '" + plan.name + "': offset reference columns (mapping.reference_column) are not implemented "
+                    "on the CUDA backend yet; use --backend cpu");
+    if (plan.config.input_analog_accumulation && plan.config.input_slice_bits > 0)
+        throw Error("analog layer '" + plan.name + "': analog accumulation of input slices is not implemented on the CUDA "
+                    "backend yet; use --backend cpu");
     n_ = plan.cols;
     k_ = plan.rows;
     input_.bits = plan.config.input_bits;
@@ -185,29 +216,50 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
     adc_.stochastic = plan.config.stochastic_rounding;
     adc_.hi = plan.adc_range;
     // As cpu::AnalogLayer: an asymmetric ADC spans [0, range] where outputs cannot be negative.
-    const bool nonneg = map_.mapping == analog::Mapping::Offset && !plan.input_signed;
+    const bool nonneg = !plan.input_signed && ((map_.mapping == analog::Mapping::Offset && !map_.reference_column) ||
+                                               map_.separate_differential);
     if (!adc_.symmetric)
         for (float h : plan.adc_range) adc_.lo.push_back(nonneg ? 0.0f : -h);
+    stored_polarities_ = map_.mapping == analog::Mapping::Differential && map_.separate_differential ? 2 : 1;
 
-    // The host AnalogMatrix is the one definition of the mapping (quantization, slicing, cell
-    // targets); its targets are copied to the device once.
-    uint64_t base = 0;
+    // The host AnalogMatrix is the one definition of the mapping (weight scales, quantization,
+    // slicing, cell targets) and of the element ranges; its results are copied to the device.
+    uint64_t base = 0, read_base = 0;
     matrices_.resize(static_cast<size_t>(plan.groups));
     for (int64_t grp = 0; grp < plan.groups; ++grp) {
         const analog::AnalogMatrix host(weights.ptr() + grp * n_ * k_, n_, k_, map_);
         Matrix& m = matrices_[static_cast<size_t>(grp)];
         slices_ = host.slices();
         slice_bits_ = host.slice_bits();
-        m.w_max = host.w_max();
         m.program_base = base;
-        m.read_base = base;
+        m.read_base = read_base;
         base += host.element_count();
+        read_base += host.read_element_count(input_);
+        std::vector<float> scale(static_cast<size_t>(n_));
+        for (int64_t o = 0; o < n_; ++o) scale[static_cast<size_t>(o)] = host.w_max(o);
+        upload(m.w_scale, scale, "weight scales");
         m.targets.resize(static_cast<size_t>(slices_));
         m.g.resize(static_cast<size_t>(slices_));
         m.var.resize(static_cast<size_t>(slices_));
         for (int s = 0; s < slices_; ++s) upload(m.targets[static_cast<size_t>(s)], host.targets(s), "analog cell targets");
+        if (!plan.adc_column_range.empty()) {
+            // Per-column ranges: this group's columns of every slice ([slice][group][column] in the plan).
+            const auto cols = static_cast<size_t>(n_), groups = static_cast<size_t>(plan.groups);
+            if (plan.adc_column_range.size() != static_cast<size_t>(slices_) * groups * cols)
+                throw Error("analog mvm: per-column ADC ranges need one value per slice and output column");
+            std::vector<float> hi, lo;
+            for (size_t s = 0; s < static_cast<size_t>(slices_); ++s) {
+                const float* r = plan.adc_column_range.data() + (s * groups + static_cast<size_t>(grp)) * cols;
+                hi.insert(hi.end(), r, r + cols);
+            }
+            if (!adc_.symmetric)
+                for (float h : hi) lo.push_back(nonneg ? 0.0f : -h);
+            upload(m.column_hi, hi, "per-column ADC ranges");
+            if (!lo.empty()) upload(m.column_lo, lo, "per-column ADC ranges");
+        }
     }
-    if (adc_.bits > 0 && (adc_.hi.empty() || (adc_.hi.size() != 1 && adc_.hi.size() != static_cast<size_t>(slices_))))
+    if (adc_.bits > 0 && plan.adc_column_range.empty() &&
+        (adc_.hi.empty() || (adc_.hi.size() != 1 && adc_.hi.size() != static_cast<size_t>(slices_))))
         throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
 }
 
@@ -223,6 +275,7 @@ void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device
     compensate_ = device.drift.enabled && device.drift.compensation;
     const int64_t rb_count = row_blocks(), cb_count = col_blocks();
     const auto layer = static_cast<uint32_t>(plan_.mvm_index);
+    const auto stored = static_cast<size_t>(stored_polarities_);
     if (compensate_) {
         at0_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
         at_t_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
@@ -230,11 +283,11 @@ void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device
     for (Matrix& m : matrices_) {
         if (compensate_) m.compensation.grow(static_cast<size_t>(slices_ * rb_count * cb_count), "drift compensation");
         for (int s = 0; s < slices_; ++s) {
-            float* g = m.g[static_cast<size_t>(s)].grow(static_cast<size_t>(count), "analog conductances");
-            float* var = read_noise_ ? m.var[static_cast<size_t>(s)].grow(static_cast<size_t>(count), "read-noise variances") : nullptr;
+            float* g = m.g[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "analog conductances");
+            float* var = read_noise_ ? m.var[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "read-noise variances") : nullptr;
             if (count == 0) continue;
             program_kernel<<<grid_for(count), kThreads, 0, ctx.stream>>>(
-                m.targets[static_cast<size_t>(s)].get(), count, polarities, offset, device, m.program_base,
+                m.targets[static_cast<size_t>(s)].get(), count, polarities, stored_polarities_, offset, device, m.program_base,
                 static_cast<uint64_t>(s), seed, trial, layer, t, g, var, compensate_ ? at0_.get() : nullptr,
                 compensate_ ? at_t_.get() : nullptr);
             XBARSIM_CUDA_LAUNCH_CHECK();
@@ -254,10 +307,9 @@ void AnalogLayer::dac(const Context& ctx, const float* x, float* xq, int64_t cou
 }
 
 size_t AnalogLayer::workspace_bytes_per_column() const {
-    const auto rb = static_cast<size_t>(row_blocks());
+    const auto rb = static_cast<size_t>(row_blocks()), p = static_cast<size_t>(stored_polarities_);
     const auto n = static_cast<size_t>(n_), k = static_cast<size_t>(k_);
-    const bool serial = input_.slice_bits > 0 && input_.bits > 0;
-    size_t floats = rb * n * 2 /* part, part_var */ + rb + 1 /* column sums */ + k * ((serial ? 1 : 0) + 1) /* slice, square */;
+    const size_t floats = 2 * rb * p * n /* outputs, variances */ + rb + 1 /* input sums */ + 2 * k /* slice, square */;
     return floats * sizeof(float) + n * sizeof(double);
 }
 
@@ -265,32 +317,46 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     if (!programmed_) throw Error("analog layer '" + plan_.name + "': multiply() before program()");
     if (m == 0) return;
     const Matrix& mat = matrices_.at(static_cast<size_t>(group));
-    const bool offset = map_.mapping == analog::Mapping::Offset;
-    const bool sliced = slices_ > 1;
-    const float n_levels = map_.weight_bits > 0 ? static_cast<float>(analog::signed_max_level(map_.weight_bits)) : 1.0f;
-    const analog::Recombination rec = analog::recombination(offset, sliced, map_.g_min, map_.weight_bits, n_levels);
+    analog::WeightRecombination rc;
+    rc.sliced = slices_ > 1;
+    rc.offset = map_.mapping == analog::Mapping::Offset;
+    rc.weight_bits = map_.weight_bits;
+    rc.slice_bits = slice_bits_;
+    rc.g_min = map_.g_min;
+    rc.reference_column = false;  // refused in the constructor
+    const float base = analog::offset_base(rc);
+    const float constant = analog::offset_constant(rc);
     const bool serial = input_.slice_bits > 0 && input_.bits > 0;
-    const int32_t n_x = input_.bits > 0 ? (input_.is_signed ? analog::signed_max_level(input_.bits) : analog::unsigned_max_level(input_.bits)) : 1;
-    const int magnitude_bits = input_.is_signed ? input_.bits - 1 : input_.bits;
-    const int in_slices = serial ? analog::slice_count(magnitude_bits, input_.slice_bits) : 1;
+    const int32_t n_x = analog::input_code_max(input_.bits, input_.is_signed);
+    const int in_slices = serial ? analog::input_slice_count(input_.bits, input_.is_signed, input_.slice_bits) : 1;
     const bool per_cell = read_noise_ && map_.per_cell_read_noise;
     const bool lumped = read_noise_ && !map_.per_cell_read_noise;
+    const int P = stored_polarities_;
     const int64_t rows = map_.array_rows, rb_count = row_blocks(), cb_count = col_blocks();
     const int64_t full_blocks = k_ / rows, last_rows = k_ - full_blocks * rows;
-    const auto total_in = static_cast<size_t>(k_ * m), total_out = static_cast<size_t>(n_ * m);
+    const int64_t count = n_ * k_, nm = n_ * m;
+    const auto total_in = static_cast<size_t>(k_ * m);
+    const int64_t rb_stride = P * nm;  // floats between row blocks in part/part_var
 
-    float* part = part_.grow(static_cast<size_t>(rb_count) * total_out, "analog array outputs");
-    float* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count) * total_out, "read-noise variances") : nullptr;
-    float* colsum = rec.base != 0.0f ? colsum_.grow(static_cast<size_t>(rb_count * m), "input sums") : nullptr;
+    float* part = part_.grow(static_cast<size_t>(rb_count * rb_stride), "analog array outputs");
+    float* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count * rb_stride), "read-noise variances") : nullptr;
+    float* colsum = base != 0.0f ? colsum_.grow(static_cast<size_t>(rb_count * m), "input sums") : nullptr;
     float* slice_in = serial ? slice_in_.grow(total_in, "input slices") : nullptr;
     float* square_in = lumped ? square_in_.grow(total_in, "squared inputs") : nullptr;
-    double* acc = acc_.grow(total_out, "analog accumulator");
-    XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, total_out * sizeof(double), ctx.stream));
+    double* acc = acc_.grow(static_cast<size_t>(nm), "analog accumulator");
+    XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, static_cast<size_t>(nm) * sizeof(double), ctx.stream));
 
     const RngStream noise{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
     const RngStream rounding{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
     Context quiet = ctx;
     quiet.log = nullptr;  // analog GEMMs are not the digital network's (as on the CPU)
+    // part[rb][p] [N x m] = M[:, rb rows] . x[rb rows, :] for every row block of one polarity.
+    auto block_products = [&](const float* mat_p, const float* x, float* out_p) {
+        sgemm_strided_batched(quiet, n_, m, rows, mat_p, k_, rows, x, m, rows * m, out_p, m, rb_stride, full_blocks);
+        if (last_rows > 0)
+            sgemm(quiet, false, false, n_, m, last_rows, 1.0f, mat_p + full_blocks * rows, k_, x + full_blocks * rows * m, m,
+                  0.0f, out_p + full_blocks * rb_stride, m);
+    };
     for (int js = 0; js < in_slices; ++js) {
         const float* xin = xq;
         if (serial || lumped) {
@@ -303,68 +369,66 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
             column_sum_kernel<<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xin, k_, m, rows, rb_count, colsum);
             XBARSIM_CUDA_LAUNCH_CHECK();
         }
-        const float in_factor = analog::input_slice_factor(js, serial ? input_.slice_bits : 0, n_x);
+        const float in_factor = serial ? analog::input_slice_factor(js, input_.slice_bits, n_x) : 1.0f;
         for (int s = 0; s < slices_; ++s) {
-            const float* g = mat.g[static_cast<size_t>(s)].get();
-            // part[rb] [N x m] = G_s[:, rb rows] . x[rb rows, :] for every row block at once.
-            sgemm_strided_batched(quiet, n_, m, rows, g, k_, rows, xin, m, rows * m, part, m, n_ * m, full_blocks);
-            if (last_rows > 0)
-                sgemm(quiet, false, false, n_, m, last_rows, 1.0f, g + full_blocks * rows, k_, xin + full_blocks * rows * m, m,
-                      0.0f, part + full_blocks * n_ * m, m);
-            if (lumped) {
-                const float* var = mat.var[static_cast<size_t>(s)].get();
-                sgemm_strided_batched(quiet, n_, m, rows, var, k_, rows, square_in, m, rows * m, part_var, m, n_ * m, full_blocks);
-                if (last_rows > 0)
-                    sgemm(quiet, false, false, n_, m, last_rows, 1.0f, var + full_blocks * rows, k_,
-                          square_in + full_blocks * rows * m, m, 0.0f, part_var + full_blocks * n_ * m, m);
-            }
-            if (per_cell) {
-                const uint64_t cell_base = analog::read_noise_cell_element_base(
-                    mat.read_base, static_cast<uint64_t>(s), static_cast<uint64_t>(in_slices), static_cast<uint64_t>(js),
-                    static_cast<uint64_t>(n_), static_cast<uint64_t>(k_));
-                per_cell_noise_kernel<<<grid_for(rb_count * n_ * m), kThreads, 0, ctx.stream>>>(
-                    mat.var[static_cast<size_t>(s)].get(), xin, n_, k_, m, rows, rb_count, noise, cell_base, first_column, part);
-                XBARSIM_CUDA_LAUNCH_CHECK();
+            for (int p = 0; p < P; ++p) {
+                block_products(mat.g[static_cast<size_t>(s)].get() + p * count, xin, part + p * nm);
+                if (lumped) block_products(mat.var[static_cast<size_t>(s)].get() + p * count, square_in, part_var + p * nm);
+                if (per_cell) {
+                    const uint64_t cell_base = analog::read_noise_cell_element_base(
+                        mat.read_base, static_cast<uint64_t>(p), static_cast<uint64_t>(slices_), static_cast<uint64_t>(s),
+                        static_cast<uint64_t>(in_slices), static_cast<uint64_t>(js), static_cast<uint64_t>(n_),
+                        static_cast<uint64_t>(k_));
+                    per_cell_noise_kernel<<<grid_for(rb_count * nm), kThreads, 0, ctx.stream>>>(
+                        mat.var[static_cast<size_t>(s)].get() + p * count, xin, n_, k_, m, rows, rb_count, noise, cell_base,
+                        first_column, part + p * nm, rb_stride);
+                    XBARSIM_CUDA_LAUNCH_CHECK();
+                }
             }
             FusedArgs a{};
             a.part = part;
             a.part_var = part_var;
             a.colsum = colsum;
             a.comp = compensate_ ? mat.compensation.get() + s * rb_count * cb_count : nullptr;
+            a.column_hi = mat.column_hi.get() ? mat.column_hi.get() + s * n_ : nullptr;
+            a.column_lo = mat.column_lo.get() ? mat.column_lo.get() + s * n_ : nullptr;
             a.acc = acc;
             a.n = n_;
             a.m = m;
             a.rb_count = rb_count;
             a.cb_count = cb_count;
             a.array_cols = map_.array_cols;
-            a.factor = analog::weight_slice_factor(in_factor, offset, sliced, s, slice_bits_, map_.g_min, n_levels);
-            a.base = rec.base;
+            a.polarities = P;
+            a.slice = s;
+            a.slices = slices_;
+            a.in_slice = js;
+            a.in_slices = in_slices;
+            // As the CPU: in_factor * weight_slice_factor, one float product.
+            a.factor = hd::mul(in_factor, analog::weight_slice_factor(rc, s));
+            a.base = base;
             a.adc.bits = adc_.bits;
             a.adc.symmetric = adc_.symmetric;
             a.adc.stochastic = adc_.stochastic;
-            if (adc_.bits > 0) {
+            if (adc_.bits > 0 && adc_.hi.size() > 0) {
                 const size_t r = adc_.hi.size() == 1 ? 0 : static_cast<size_t>(s);
                 a.adc.hi = adc_.hi[r];
                 a.adc.lo = adc_.lo.empty() ? -a.adc.hi : adc_.lo[r];
             }
             a.noise = noise;
             a.rounding = rounding;
-            a.e_base = analog::array_output_element_base(mat.read_base, static_cast<uint64_t>(s), static_cast<uint64_t>(in_slices),
-                                                         static_cast<uint64_t>(js), static_cast<uint64_t>(rb_count), 0,
-                                                         static_cast<uint64_t>(n_));
+            a.read_base = mat.read_base;
             a.first_column = first_column;
-            adc_accumulate_kernel<<<grid_for(n_ * m), kThreads, 0, ctx.stream>>>(a);
+            adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
             XBARSIM_CUDA_LAUNCH_CHECK();
         }
     }
     float* colsum_all = nullptr;
-    if (rec.constant != 0.0f) {
+    if (constant != 0.0f) {
         colsum_all = colsum_all_.grow(static_cast<size_t>(m), "input sums");
         column_sum_kernel<<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
         XBARSIM_CUDA_LAUNCH_CHECK();
     }
-    const double scale = static_cast<double>(mat.w_max) * static_cast<double>(input_.range);
-    finish_kernel<<<grid_for(n_ * m), kThreads, 0, ctx.stream>>>(acc, colsum_all, rec.constant, scale, n_, m, y);
+    finish_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(acc, colsum_all, constant, mat.w_scale.get(), input_.range, n_, m, y);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 

@@ -39,11 +39,12 @@ public:
 
 private:
     struct Matrix {
-        float w_max = 1.0f;
         uint64_t program_base = 0;  // first programming element of this group
         uint64_t read_base = 0;     // first read-noise / ADC-rounding element of this group
+        DeviceArray<float> w_scale;               // [N] W_max per output column
+        DeviceArray<float> column_hi, column_lo;  // per-column ADC ranges [slices x N] (empty: per slice)
         std::vector<DeviceArray<float>> targets;  // per slice: [polarities x N x K]
-        std::vector<DeviceArray<float>> g, var;   // per slice: [N x K]
+        std::vector<DeviceArray<float>> g, var;   // per slice: [stored polarities x N x K]
         DeviceArray<float> compensation;          // [slices x row blocks x col blocks]
     };
 
@@ -53,6 +54,7 @@ private:
     analog::AdcSpec adc_;
     int64_t n_ = 0, k_ = 0;
     int slices_ = 1, slice_bits_ = 0;
+    int stored_polarities_ = 1;  // 2: g+ and g- read and digitized separately
     std::vector<Matrix> matrices_;
     analog::DeviceParams device_;
     uint64_t seed_ = 1;

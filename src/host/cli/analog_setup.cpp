@@ -37,6 +37,7 @@ std::optional<PreparedAnalog> prepare_analog(const Graph& graph, const Config& c
         o.images = std::min(a.calibration_images, calib->size());
         o.batch = config.run.batch_size;
         o.progress = progress;
+        o.backend = config.run.backend;
         calibrate(graph, p.plan, *calib, resolve_preprocess(graph, calib->info()), o);
         p.ranges_source = "calibrated on " + dir + " (" + std::to_string(o.images) + " images)";
     }

@@ -11,7 +11,9 @@
 #include "../cpu_ops.hpp"
 #include "analog_setup.hpp"
 #include "commands.hpp"
+#include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/backend.hpp"
+#include "xbarsim/cuda_backend.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
 #include "xbarsim/onnx_import.hpp"
@@ -56,6 +58,7 @@ void bench(const BenchArgs& a) {
     // The same network with the config's analog layers, in the same run.
     double analog_s = 0.0;
     size_t analog_layers = 0;
+    int passes = 1;  // analog passes per MVM: weight slices x input slices (largest over the layers)
     if (!a.config.empty()) {
         const Config config = load_config(a.config);
         AnalogArgs args = a.analog;
@@ -75,6 +78,8 @@ void bench(const BenchArgs& a) {
         }
         if (!prepared) throw Error("config '" + a.config + "' has no analog layers to benchmark");
         analog_layers = prepared->plan.layers.size();
+        for (const auto& l : prepared->plan.layers)
+            passes = std::max(passes, l.slices * analog::input_slice_count(l.config.input_bits, l.input_signed, l.config.input_slice_bits));
         auto analog = make_backend(a.backend, {static_cast<int>(a.threads)});
         analog->load(graph, &prepared->plan);
         analog->program(0);
@@ -84,7 +89,8 @@ void bench(const BenchArgs& a) {
         analog_s = seconds_since(t) / static_cast<double>(a.iters);
     }
 
-    // Baseline: the same GEMM sequence on random operands, nothing else.
+    // Baseline: the same GEMM sequence on random operands, nothing else (cuBLAS on the GPU).
+    const bool on_gpu = backend->name() == "cuda";
     std::map<std::tuple<int64_t, int64_t, int64_t>, std::array<std::vector<float>, 3>> buffers;
     for (const auto& g : gemms) {
         auto& b = buffers[{g.m, g.n, g.k}];
@@ -101,10 +107,15 @@ void bench(const BenchArgs& a) {
             cpu::sgemm(false, false, g.m, g.n, g.k, 1.0f, b[0].data(), g.k, b[1].data(), g.n, 0.0f, b[2].data(), g.n, nullptr);
         }
     };
-    run_gemms();
-    t = Clock::now();
-    for (int64_t i = 0; i < a.iters; ++i) run_gemms();
-    const double gemm_s = seconds_since(t) / static_cast<double>(a.iters);
+    double gemm_s = 0.0;
+    if (on_gpu) {
+        gemm_s = cuda_time_gemms(gemms, a.iters);
+    } else {
+        run_gemms();
+        t = Clock::now();
+        for (int64_t i = 0; i < a.iters; ++i) run_gemms();
+        gemm_s = seconds_since(t) / static_cast<double>(a.iters);
+    }
 
     double flops = 0;
     for (const auto& g : gemms) flops += 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
@@ -114,13 +125,15 @@ void bench(const BenchArgs& a) {
                 static_cast<long long>(a.batch), static_cast<long long>(a.iters));
     std::printf("GEMMs/forward  %zu (%.2f GFLOP)\n", gemms.size(), flops * 1e-9);
     std::printf("engine         %10.1f images/s  (%.4f s per batch)\n", batch / engine_s, engine_s);
-    std::printf("GEMM only      %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", batch / gemm_s, gemm_s,
+    std::printf(on_gpu ? "cuBLAS only    %10.1f images/s" : "GEMM only      %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", batch / gemm_s, gemm_s,
                 flops / gemm_s * 1e-9);
     std::printf("ratio          %10.2f x  (engine time / GEMM-only time)\n", engine_s / gemm_s);
     if (analog_s > 0) {
         std::printf("analog         %10.1f images/s  (%.4f s per batch, %zu analog layers, config %s)\n", batch / analog_s,
                     analog_s, analog_layers, a.config.c_str());
         std::printf("ratio          %10.2f x  (analog time / digital engine time)\n", analog_s / engine_s);
+        std::printf("pass limit     %10.2f x  (analog time / (digital time x %d weight-slice x input-slice passes))\n",
+                    analog_s / (engine_s * passes), passes);
     }
     if (!a.out.empty()) {
         nlohmann::json j = report_header("bench");
@@ -135,7 +148,8 @@ void bench(const BenchArgs& a) {
         j["ratio_engine_over_gemm"] = engine_s / gemm_s;
         if (analog_s > 0) {
             j["analog"] = {{"config", a.config}, {"layers", analog_layers}, {"seconds_per_batch", analog_s},
-                           {"images_per_second", batch / analog_s}, {"ratio_over_digital", analog_s / engine_s}};
+                           {"images_per_second", batch / analog_s}, {"ratio_over_digital", analog_s / engine_s},
+                           {"passes", passes}, {"ratio_over_pass_limit", analog_s / (engine_s * passes)}};
         }
         write_file_atomic(a.out, j.dump(2) + "\n");
     }
@@ -146,7 +160,8 @@ void bench(const BenchArgs& a) {
 Command add_bench(CLI::App& app) {
     auto a = std::make_shared<BenchArgs>();
     app.add_option("--model", a->model, "ONNX model file")->required();
-    app.add_option("--backend", a->backend, "Backend to measure (cpu)");
+    app.add_option("--backend", a->backend, "Backend to measure: cpu, cuda, or auto (cuda when a GPU is present)")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     app.add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
     app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(CLI::PositiveNumber);
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);

@@ -15,7 +15,7 @@ namespace xbarsim::cli {
 namespace {
 
 struct CalibrateArgs {
-    std::string model, data, config, out;
+    std::string model, data, config, out, backend;
     int64_t images = 500, batch = 64;
     bool quiet = false;
 };
@@ -31,6 +31,7 @@ void calibrate_command(const CalibrateArgs& a) {
     o.images = std::min(a.images, data->size());
     o.batch = a.batch;
     o.progress = !a.quiet;
+    o.backend = a.backend.empty() ? config.run.backend : a.backend;
     calibrate(graph, plan, *data, resolve_preprocess(graph, data->info()), o);
     const std::string provenance = "model " + a.model + " (sha256 " + sha256_file(a.model) + "), config " + a.config +
                                    ", " + std::to_string(o.images) + " images of " + a.data;
@@ -55,6 +56,8 @@ Command add_calibrate(CLI::App& app) {
     app.add_option("--images", a->images, "Calibration samples (default 500)")->check(CLI::PositiveNumber);
     app.add_option("--batch", a->batch, "Samples per forward pass")->check(CLI::PositiveNumber);
     app.add_option("--out", a->out, "Ranges file to write (YAML)")->required();
+    app.add_option("--backend", a->backend, "Backend of the calibration passes: cpu, cuda, or auto (overrides run.backend)")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { calibrate_command(*a); };
 }

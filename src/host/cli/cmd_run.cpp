@@ -23,7 +23,7 @@ namespace xbarsim::cli {
 namespace {
 
 struct RunArgs {
-    std::string model, data, config, out;
+    std::string model, data, config, out, backend;
     int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1;
     std::vector<double> drift_times;
     int64_t layer_stats = 0;
@@ -62,6 +62,7 @@ void run(const RunArgs& a) {
     if (a.threads >= 0) config.run.threads = a.threads;
     if (a.trials > 0) config.run.trials = a.trials;
     if (a.seed >= 0) config.run.seed = static_cast<uint64_t>(a.seed);
+    if (!a.backend.empty()) config.run.backend = a.backend;
 
     const Graph graph = load_onnx(a.model);
     auto dataset = open_dataset(a.data);
@@ -145,6 +146,8 @@ Command add_run(CLI::App& app) {
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(CLI::NonNegativeNumber);
     app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(CLI::PositiveNumber);
     app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(CLI::NonNegativeNumber);
+    app.add_option("--backend", a->backend, "cpu, cuda, or auto (cuda when a GPU is present; overrides run.backend)")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     add_analog_options(app, a->analog);
     app.add_option("--drift-times", a->drift_times,
                    "Evaluate the same chips at these times after programming, seconds (e.g. 1,3600,86400)")
