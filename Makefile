@@ -9,7 +9,7 @@ DATA ?= data/cifar10-test
 CONFIG ?= configs/pcm.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: all setup setup-tools build demo test bench accuracy clean
+.PHONY: all setup setup-tools build demo test bench bench-gpu gpu-bundle accuracy clean
 
 all: build
 
@@ -33,6 +33,18 @@ test: build
 
 bench: build
 	$(BUILD)/xbarsim bench --model $(MODEL) --batch 64 --iters 5
+
+# The CUDA benchmarks of issue 4 (needs a GPU): ResNet-20 and ResNet-50 (random weights, exported
+# to $(BUILD)/resnet50.onnx at bench time), configs bench-baseline and bench-full.
+bench-gpu: build
+	/usr/bin/python3 tools/export_resnet50.py --out $(BUILD)/resnet50.onnx
+	@for cfg in bench-baseline bench-full; do \
+	  $(BUILD)/xbarsim bench --backend cuda --model models/resnet20v1_cifar10.onnx --batch 256 --iters 20 --config configs/$$cfg.yaml; \
+	  $(BUILD)/xbarsim bench --backend cuda --model $(BUILD)/resnet50.onnx --batch 128 --iters 10 --config configs/$$cfg.yaml; done
+
+# Build here, run there: build-gpu/ with stripped binaries, bundled libraries and run-on-gpu.sh.
+gpu-bundle:
+	scripts/gpu-bundle.sh
 
 # Full test-set top-1 of every bundled model (the table in the README).
 accuracy: build

@@ -46,6 +46,7 @@ struct CalibrationOptions {
     int64_t images = 500;  // calibration samples
     int64_t batch = 64;
     bool progress = true;
+    std::string backend = "cpu";  // backend of the calibration forward passes (cpu, cuda, auto)
 };
 
 // Measures the calibrated ranges on `dataset` (training images, never the ones accuracy is

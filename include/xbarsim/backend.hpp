@@ -54,7 +54,9 @@ struct BackendOptions {
     int threads = 0;  // 0 = all cores
 };
 
-// "cpu" (reference FP32 engine). Throws Error for an unknown or unavailable backend.
+// "cpu" (reference FP32 engine), "cuda" (the GPU, src/kernels) or "auto" (cuda when this build
+// has CUDA and a device is present, cpu otherwise). Throws Error for an unknown or unavailable
+// backend (e.g. "cuda" without a device).
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
 
 }  // namespace xbarsim

@@ -10,7 +10,7 @@
 namespace xbarsim {
 
 struct RunConfig {
-    std::string backend = "cpu";  // cpu (the CUDA backend comes with its own issue)
+    std::string backend = "cpu";  // cpu, cuda, or auto (cuda when a GPU is present)
     int64_t batch_size = 64;      // samples per forward pass
     int64_t images = 0;           // evaluate the first N samples; 0 = the whole dataset
     int64_t threads = 0;          // CPU threads; 0 = all cores

@@ -127,6 +127,9 @@ public:
     uint64_t read_element_count(const InputSpec& input) const;
     // Effective conductance of slice s: g+ - g- (differential) or g (offset), [n_out x k_in].
     const std::vector<float>& conductance(int s) const { return g_[static_cast<size_t>(s)]; }
+    // Target conductances of slice s before any device effect: [n_out x k_in] (offset), or g+
+    // then g- cells [2 x n_out x k_in] (differential). The CUDA backend programs from these.
+    const std::vector<float>& targets(int s) const { return targets_[static_cast<size_t>(s)]; }
     // The weights this mapping represents after quantization (W_max * q / n), for references.
     std::vector<float> quantized_weights() const;
 
