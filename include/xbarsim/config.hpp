@@ -6,6 +6,7 @@
 #include <string>
 
 #include "xbarsim/analog_config.hpp"
+#include "xbarsim/cost/cost_config.hpp"
 
 namespace xbarsim {
 
@@ -23,6 +24,7 @@ struct Config {
     std::string description = "FP32 digital reference (no analog layers)";
     RunConfig run;
     AnalogConfig analog;
+    cost::CostConfig cost;  // `cost:` section: technology and chip organization for the cost model
     std::string source = "(built-in defaults)";  // file the config came from
 };
 

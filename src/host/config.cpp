@@ -10,7 +10,7 @@ Config load_config(const std::string& path) {
     Config c;
     c.source = path;
     if (!root.IsDefined() || root.IsNull()) return c;
-    yaml_check_keys(path, root, "", {"name", "description", "run", "analog", "device", "layers"});
+    yaml_check_keys(path, root, "", {"name", "description", "run", "analog", "device", "layers", "cost"});
     c.name = yaml_string(path, root, "name", c.name);
     c.description = yaml_string(path, root, "description", c.description);
     const YAML::Node run = root["run"];
@@ -30,6 +30,7 @@ Config load_config(const std::string& path) {
     if (seed < 0) yaml_fail(path, run["seed"], "run.seed", "must not be negative");
     c.run.seed = static_cast<uint64_t>(seed);
     c.analog = parse_analog_config(root, path);
+    c.cost = cost::parse_cost_config(root, path);
     return c;
 }
 
@@ -44,6 +45,7 @@ YAML::Node config_to_yaml(const Config& c) {
     n["run"]["trials"] = c.run.trials;
     n["run"]["seed"] = c.run.seed;
     n["analog"] = analog_to_yaml(c.analog);
+    n["cost"] = cost::cost_config_to_yaml(c.cost);
     return n;
 }
 

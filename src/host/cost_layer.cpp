@@ -165,7 +165,7 @@ LayerCost analog_layer_cost(const AnalogShape& s, const LayerInputs& in) {
         at(k, Component::ColumnMux).energy_fj = static_cast<double>(n.adc_conversions) * t.mux_fj_per_column;
     }
 
-    at(k, Component::Adc).area_um2 = static_cast<double>(s.arrays) * (s.adcs_per_array * s.adc.area_um2 + s.adc.array_area_um2);
+    at(k, Component::Adc).area_um2 = static_cast<double>(s.arrays) * (static_cast<double>(s.adcs_per_array) * s.adc.area_um2 + s.adc.array_area_um2);
     at(k, Component::Adc).energy_fj = static_cast<double>(n.adc_conversions) * s.adc.energy_fj +
                                       static_cast<double>(V * rounds * s.arrays * s.mux_steps) * s.adc.array_energy_fj;
 

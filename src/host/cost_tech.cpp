@@ -82,10 +82,9 @@ TechParams load_tech(const std::string& path) {
     t.description = yaml_string(path, root, "description", "");
 
     const Section node(path, root, "node", "node",
-                       {"feature_nm", "array_feature_nm", "vdd_V", "transistor_um2", "layout_factor", "level_shifter_above_V"});
+                       {"feature_nm", "array_feature_nm", "transistor_um2", "layout_factor", "level_shifter_above_V"});
     t.feature_nm = node.get("feature_nm");
     t.array_feature_nm = node.get("array_feature_nm");
-    t.vdd_v = node.get("vdd_V");
     t.transistor_um2 = node.get("transistor_um2");
     t.layout_factor = node.get("layout_factor", 1.0, false);
     t.level_shifter_above_v = node.get("level_shifter_above_V");
