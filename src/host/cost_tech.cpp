@@ -179,10 +179,7 @@ std::string find_tech_file(const std::string& name_or_path, const std::string& r
         const std::string file = name_or_path + ".yaml";
         std::vector<fs::path> dirs;
         if (const char* env = std::getenv("XBARSIM_TECH_DIR")) dirs.emplace_back(env);
-        if (!relative_to.empty()) {
-            dirs.push_back(fs::path(relative_to) / "tech");
-            dirs.emplace_back(relative_to);
-        }
+        if (!relative_to.empty()) dirs.push_back(fs::path(relative_to) / "tech");
         dirs.emplace_back("configs/tech");
         const std::string exe = executable_dir();
         if (!exe.empty()) {
@@ -195,6 +192,13 @@ std::string find_tech_file(const std::string& name_or_path, const std::string& r
     std::string list;
     for (const auto& p : tried) list += (list.empty() ? "" : ", ") + p.lexically_normal().string();
     throw Error("technology '" + name_or_path + "' not found (tried " + list + ")");
+}
+
+TechParams load_config_tech(const std::string& cost_tech, const std::string& config_file, const std::string& override_name) {
+    std::error_code ec;
+    const bool from_file = !config_file.empty() && fs::is_regular_file(config_file, ec);
+    const std::string dir = from_file ? fs::path(config_file).parent_path().string() : std::string();
+    return load_tech(find_tech_file(override_name.empty() ? cost_tech : override_name, override_name.empty() ? dir : std::string()));
 }
 
 }  // namespace xbarsim::cost

@@ -89,8 +89,14 @@ TechParams load_tech(const std::string& path);
 
 // Resolves `name_or_path`: an existing file path (absolute, or relative to the working directory
 // or to `relative_to`), else a node name looked up as <dir>/<name>.yaml in: $XBARSIM_TECH_DIR,
-// `relative_to`/tech, `relative_to`, and configs/tech next to the xbarsim executable's source tree
-// (<exe>/../configs/tech, <exe>/../../configs/tech). Throws Error listing the places tried.
+// `relative_to`/tech, configs/tech of the working directory, and configs/tech of the source tree
+// the executable was built in (<exe>/../configs/tech, <exe>/../../configs/tech). Throws Error
+// listing the places tried.
 std::string find_tech_file(const std::string& name_or_path, const std::string& relative_to = "");
+
+// The technology a config names (`cost_tech`, from its cost.tech), or `override_name` when given
+// (a command-line --tech: a path relative to the working directory, or a node name), looked up
+// next to the config file `config_file`.
+TechParams load_config_tech(const std::string& cost_tech, const std::string& config_file, const std::string& override_name = "");
 
 }  // namespace xbarsim::cost

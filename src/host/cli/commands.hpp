@@ -14,5 +14,6 @@ Command add_inspect(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_devices(CLI::App& app);
 Command add_calibrate(CLI::App& app);
+Command add_cost(CLI::App& app);
 
 }  // namespace xbarsim::cli
