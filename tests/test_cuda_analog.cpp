@@ -183,6 +183,24 @@ TEST_P(CudaAnalog, MatchesCpuAnalogMatrix) {
     }
 }
 
+// Runs everywhere: every configuration of the GPU comparison parses, needs no calibration and
+// runs on the CPU, so a GPU machine meets no harness errors.
+TEST(CudaAnalogHarness, EveryConfigurationRunsOnTheCpu) {
+    const Graph g = small_network();
+    Tensor x({2, 24, 7, 7});
+    for (const auto& c : analog_cases()) {
+        SCOPED_TRACE(c.name);
+        const Config config = config_from_yaml(c.yaml);
+        AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
+        ASSERT_EQ(plan.layers.size(), 2u);
+        EXPECT_FALSE(plan.needs_calibration());
+        auto cpu = make_backend("cpu");
+        cpu->load(g, &plan);
+        cpu->program(0);
+        EXPECT_EQ(cpu->forward(x).at(0).shape, (Shape{2, 10}));
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryConfiguration, CudaAnalog, ::testing::ValuesIn(analog_cases()),
                          [](const ::testing::TestParamInfo<AnalogCase>& p) { return p.param.name; });
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cpu_ops.hpp"
+#include "xbarsim/analog/mvm_math.hpp"
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/error.hpp"
 
@@ -169,7 +170,7 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
             const auto i = static_cast<size_t>(ii);
             float now[2] = {0.0f, 0.0f};
             for (size_t p = 0; p < polarities; ++p) {
-                const uint64_t e = ids.element_base + (s * polarities + p) * count + i;
+                const uint64_t e = programming_element(ids.element_base, s, polarities, p, count, i);
                 const ProgrammedCell c = program_cell(device, targets_[s][p * count + i], e, t, prog, drift, accumulated, compensate);
                 now[p] = c.now;
                 if (compensate) {
@@ -177,19 +178,19 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
                     at_t[p * count + i] = c.now;
                 }
             }
+            // The read-time conductances and read-noise variances (shared with the CUDA backend).
             if (stored == 2) {
                 g_[s][i] = now[0];
                 g_[s][count + i] = now[1];
             } else {
-                g_[s][i] = offset ? now[0] : now[0] - now[1];
+                g_[s][i] = pair_conductance(offset, now[0], now[1]);
             }
             if (read_noise) {
-                const float a = read_noise_sigma(device, now[0]), b = offset ? 0.0f : read_noise_sigma(device, now[1]);
                 if (stored == 2) {
-                    var_[s][i] = a * a;
-                    var_[s][count + i] = b * b;
+                    var_[s][i] = cell_read_variance(device, now[0]);
+                    var_[s][count + i] = cell_read_variance(device, now[1]);
                 } else {
-                    var_[s][i] = a * a + b * b;
+                    var_[s][i] = pair_read_variance(device, offset, now[0], now[1]);
                 }
             }
         }
@@ -328,8 +329,8 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             // Validation mode: every cell gets its own draw for every input vector; elements are the
             // cells (polarity, weight slice, input slice, output, input).
             const float* var = var_[s].data() + static_cast<size_t>(p) * count;
-            const uint64_t cell0 = rbase + ((static_cast<uint64_t>(p) * S + s) * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) *
-                                               static_cast<uint64_t>(n_ * k_);
+            const uint64_t cell0 = read_noise_cell_element_base(rbase, static_cast<uint64_t>(p), S, s, static_cast<uint64_t>(in_slices),
+                                                                static_cast<uint64_t>(js), static_cast<uint64_t>(n_), static_cast<uint64_t>(k_));
 #pragma omp parallel for schedule(static)
             for (int64_t o = 0; o < n_; ++o)
                 for (int64_t c = 0; c < m; ++c) {
@@ -351,7 +352,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 for (int64_t c = 0; c < m; ++c) {
                     const auto i = static_cast<size_t>(o * m + c);
                     const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                    part[i] += std::sqrt(scratch_var_[i]) * z;
+                    part[i] = add_lumped_read_noise(part[i], scratch_var_[i], z);
                 }
         }
         if (!ref_g_.empty()) {
@@ -410,8 +411,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             for (int64_t c = 0; c < m; ++c) {
                 const size_t i = static_cast<size_t>(o * m + c);
                 const float u = q.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
-                const float a = adc(values[i], q, u) * comp;
-                acc[i] += sign * static_cast<double>(factor) * (a - base * colsum[static_cast<size_t>(c)]);
+                acc[i] += recombined_term(sign, factor, adc(values[i], q, u), comp, base, colsum[static_cast<size_t>(c)]);
             }
         }
     };
