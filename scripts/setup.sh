@@ -10,8 +10,9 @@ build_packages=(
   libopenblas-dev libopenblas0-openmp
   libgtest-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libssl-dev zlib1g-dev
+  libpagmo-dev
 )
-tool_packages=(python3 python3-numpy python3-h5py python3-onnx python3-torch)
+tool_packages=(python3 python3-numpy python3-h5py python3-onnx python3-torch python3-matplotlib)
 
 packages=("${build_packages[@]}")
 if [[ "${1:-}" == "--tools" ]]; then

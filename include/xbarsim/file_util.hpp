@@ -15,4 +15,7 @@ std::string sha256_files(const std::vector<std::string>& paths);
 // and renamed over `path`, so a failed or interrupted run never leaves a partial file behind.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+// The whole file as a string; throws Error naming the file when it cannot be read.
+std::string read_file(const std::string& path);
+
 }  // namespace xbarsim

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <memory>
 
 #include "xbarsim/error.hpp"
@@ -87,6 +88,15 @@ void write_file_atomic(const std::string& path, const std::string& text) {
         fs::remove(tmp, ec);
         throw Error(path + ": cannot move the finished file into place: " + ec.message());
     }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open for reading");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw Error(path + ": read error");
+    return ss.str();
 }
 
 }  // namespace xbarsim

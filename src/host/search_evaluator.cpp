@@ -1,0 +1,107 @@
+// Fitness of a co-search candidate: top-1 accuracy from the simulator on a fixed subset of the
+// fitness dataset (every candidate sees the same images and the same seeds, so differences are
+// the design's, not the noise draws'), and area, energy, latency from the cost model on the same
+// analog plan. Networks, datasets and technology files are loaded once.
+#include <map>
+
+#include "xbarsim/analog_plan.hpp"
+#include "xbarsim/backend.hpp"
+#include "xbarsim/cost/cost_model.hpp"
+#include "xbarsim/cost/tech.hpp"
+#include "xbarsim/error.hpp"
+#include "xbarsim/evaluate.hpp"
+#include "xbarsim/onnx_import.hpp"
+#include "xbarsim/search/space.hpp"
+
+namespace xbarsim::search {
+
+struct SimulatorEvaluator::Impl {
+    const SearchSpace& space;
+    std::unique_ptr<Dataset> data, calibration;
+    std::map<std::string, Graph> graphs;
+    std::map<std::string, cost::TechParams> techs;
+
+    Impl(const SearchSpace& s, const std::string& dir) : space(s) {
+        data = open_dataset(dir);
+        const std::string calib = !s.fitness.calibration_data.empty() ? s.fitness.calibration_data : data->info().calibration;
+        if (calib.empty())
+            throw Error("search: no calibration images: set fitness.calibration_data in " + s.file + " or a `calibration:` entry in " + dir +
+                        "/dataset.yaml");
+        calibration = open_dataset(calib);
+    }
+
+    const Graph& graph(const std::string& model) {
+        auto it = graphs.find(model);
+        if (it != graphs.end()) return it->second;
+        Graph g = load_onnx(model);
+        check_dataset_matches_model(g, data->info());
+        return graphs.emplace(model, std::move(g)).first->second;
+    }
+
+    const cost::TechParams& tech(const Config& c) {
+        auto it = techs.find(c.cost.tech);
+        if (it != techs.end()) return it->second;
+        return techs.emplace(c.cost.tech, cost::load_config_tech(c.cost.tech, c.source)).first->second;
+    }
+
+    // The calibrated plan of a design (ranges measured on the calibration images).
+    AnalogPlan plan(const Graph& g, const Config& c) {
+        AnalogPlan p = make_analog_plan(g, c.analog, c.run.seed);
+        if (p.needs_calibration()) {
+            CalibrationOptions o;
+            o.images = std::min(space.fitness.calibration_images, calibration->size());
+            o.batch = space.fitness.batch;
+            o.progress = false;
+            o.backend = space.fitness.backend;
+            calibrate(g, p, *calibration, resolve_preprocess(g, calibration->info()), o);
+        }
+        return p;
+    }
+
+    std::vector<double> top1(const Graph& g, const AnalogPlan& p, Dataset& d, int64_t images, int64_t trials) {
+        auto backend = make_backend(space.fitness.backend);
+        backend->load(g, &p);
+        const PreprocessSpec pre = resolve_preprocess(g, d.info());
+        std::vector<double> out;
+        for (int64_t t = 0; t < trials; ++t) {
+            backend->program(static_cast<uint32_t>(t));
+            out.push_back(xbarsim::evaluate(g, *backend, d, pre, {images, space.fitness.batch, false}).top1());
+        }
+        return out;
+    }
+};
+
+SimulatorEvaluator::SimulatorEvaluator(const SearchSpace& space, const std::string& data_dir)
+    : impl_(std::make_unique<Impl>(space, data_dir)) {}
+
+SimulatorEvaluator::~SimulatorEvaluator() = default;
+
+Evaluation SimulatorEvaluator::evaluate(const Genome& genome) {
+    const SearchSpace& s = impl_->space;
+    const Graph& g = impl_->graph(design_model(s, genome));
+    const Config c = design_config(s, genome, g);
+    const AnalogPlan p = impl_->plan(g, c);
+    Evaluation e;
+    const auto acc = impl_->top1(g, p, *impl_->data, std::min(s.fitness.images, impl_->data->size()), s.fitness.trials);
+    for (double a : acc) e.accuracy += a / static_cast<double>(acc.size());
+    const cost::CostReport r = cost::estimate_cost(g, p, c.cost, impl_->tech(c));
+    e.energy_uj = r.energy_uj();
+    e.latency_us = r.latency_ns / 1000.0;
+    e.area_mm2 = r.area_mm2();
+    e.edap = r.edap();
+    e.tops_per_w = r.tops_per_w();
+    e.tops_per_mm2 = r.tops_per_mm2();
+    return e;
+}
+
+std::vector<double> SimulatorEvaluator::accuracy(const Genome& genome, const std::string& data_dir, int64_t images, int64_t trials) {
+    const SearchSpace& s = impl_->space;
+    const Graph& g = impl_->graph(design_model(s, genome));
+    const Config c = design_config(s, genome, g);
+    const AnalogPlan p = impl_->plan(g, c);
+    auto d = open_dataset(data_dir);
+    check_dataset_matches_model(g, d->info());
+    return impl_->top1(g, p, *d, images > 0 ? std::min(images, d->size()) : 0, trials);
+}
+
+}  // namespace xbarsim::search
