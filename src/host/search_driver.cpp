@@ -270,16 +270,19 @@ void Driver::write_outputs() const {
         const Candidate& c = result_.evaluated[static_cast<size_t>(id)];
         std::string r = row(c);
         r.pop_back();
-        r += "," + fmt(b.accuracy - c.eval.accuracy) + "," + fmt(ratio(b.edap, c.eval.edap)) + "," + fmt(ratio(b.energy_uj, c.eval.energy_uj)) + "," +
-             fmt(ratio(b.latency_us, c.eval.latency_us)) + "," + fmt(ratio(b.area_mm2, c.eval.area_mm2)) + "," +
-             fmt(ratio(c.eval.tops_per_w, b.tops_per_w)) + "," + fmt(ratio(c.eval.tops_per_mm2, b.tops_per_mm2)) + "\n";
+        for (double v : {b.accuracy - c.eval.accuracy, ratio(b.edap, c.eval.edap), ratio(b.energy_uj, c.eval.energy_uj),
+                         ratio(b.latency_us, c.eval.latency_us), ratio(b.area_mm2, c.eval.area_mm2), ratio(c.eval.tops_per_w, b.tops_per_w),
+                         ratio(c.eval.tops_per_mm2, b.tops_per_mm2)}) {
+            r += ',';
+            r += fmt(v);
+        }
+        r += '\n';
         front += r;
     }
     write_file_atomic(path("pareto.csv"), front);
     std::string hv = "generation,hypervolume,evaluated\n";
-    for (size_t g = 0; g < result_.hypervolume.size(); ++g) hv += std::to_string(g) + "," + fmt(result_.hypervolume[g]) + "\n";
-    hv.pop_back();
-    hv += "," + std::to_string(result_.evaluated.size()) + "\n";
+    for (size_t g = 0; g < result_.hypervolume.size(); ++g)
+        hv += std::to_string(g) + "," + fmt(result_.hypervolume[g]) + "," + std::to_string(result_.evaluated_by_generation[g]) + "\n";
     write_file_atomic(path("hypervolume.csv"), hv);
 }
 
@@ -315,6 +318,7 @@ void Driver::write_checkpoint(const pagmo::population& pop) const {
     for (const auto& c : result_.evaluated)
         j["evaluated"].push_back({{"generation", c.generation}, {"genome", c.genome}, {"feasible", c.feasible}, {"eval", eval_to_json(c.eval)}});
     j["hypervolume"] = result_.hypervolume;
+    j["evaluated_by_generation"] = result_.evaluated_by_generation;
     j["baseline_id"] = result_.baseline_id;
     write_file_atomic(path("checkpoint.json"), j.dump(1) + "\n");
 }
@@ -341,6 +345,7 @@ bool Driver::load_checkpoint(pagmo::population& pop) {
             result_.evaluated.push_back(c);
         }
         result_.hypervolume = j.at("hypervolume").get<std::vector<double>>();
+        result_.evaluated_by_generation = j.at("evaluated_by_generation").get<std::vector<int64_t>>();
         result_.baseline_id = j.at("baseline_id");
         generation_ = j.at("generation");
         for (const auto& ind : j.at("population"))
@@ -382,6 +387,7 @@ SearchResult Driver::run() {
         }
         while (static_cast<int>(pop.size()) < o_.population) pop.push_back(to_x(p_.baseline), fitness(p_.baseline));  // tiny spaces
         result_.hypervolume.push_back(hypervolume(pop));
+        result_.evaluated_by_generation.push_back(static_cast<int64_t>(result_.evaluated.size()));
     }
     auto update_front = [&] {
         std::vector<std::vector<double>> pts;
@@ -412,6 +418,7 @@ SearchResult Driver::run() {
         pop = algo.evolve(pop);
         replace_duplicates(pop, static_cast<uint64_t>(generation_));
         result_.hypervolume.push_back(hypervolume(pop));
+        result_.evaluated_by_generation.push_back(static_cast<int64_t>(result_.evaluated.size()));
         report();
     }
     update_front();

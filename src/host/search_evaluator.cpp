@@ -23,11 +23,10 @@ struct SimulatorEvaluator::Impl {
 
     Impl(const SearchSpace& s, const std::string& dir) : space(s) {
         data = open_dataset(dir);
-        const std::string calib = !s.fitness.calibration_data.empty() ? s.fitness.calibration_data : data->info().calibration;
-        if (calib.empty())
-            throw Error("search: no calibration images: set fitness.calibration_data in " + s.file + " or a `calibration:` entry in " + dir +
-                        "/dataset.yaml");
-        calibration = open_dataset(calib);
+        // Ranges come from fitness.calibration_data, else the dataset's `calibration:` entry, else
+        // the fitness images themselves (they are training images, never the reported test set).
+        std::string calib = !s.fitness.calibration_data.empty() ? s.fitness.calibration_data : data->info().calibration;
+        calibration = open_dataset(calib.empty() ? dir : calib);
     }
 
     const Graph& graph(const std::string& model) {

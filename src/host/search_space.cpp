@@ -33,9 +33,9 @@ std::string resolve(const std::string& dir, const std::string& p) {
 }
 
 // Checks one choice of a gene so that a bad space fails at load, not in generation 7.
-void check_choice(const std::string& file, const YAML::Node& node, const std::string& key, const std::string& v,
-                  const std::string& config_file) {
-    auto fail = [&](const std::string& why) { yaml_fail(file, node, key, "choice '" + v + "' " + why); };
+void check_choice(const std::string& file, const YAML::Node& node, const std::string& section, const std::string& key,
+                  const std::string& v, const std::string& config_file) {
+    auto fail = [&](const std::string& why) { yaml_fail(file, node, section, "choice '" + v + "' " + why); };
     if (key == "adc_type") {
         if (v != "flash" && v != "sar" && v != "ramp") fail("must be flash, sar or ramp");
     } else if (key == "analog") {
@@ -121,7 +121,7 @@ SearchSpace load_space(const std::string& path) {
             Gene g{key, key, -1, choices_of(path, kv.second, "genes." + key)};
             if (key == "device")
                 for (auto& c : g.choices) c = resolve(dir, c);
-            for (const auto& c : g.choices) check_choice(path, kv.second, "genes." + key, c, s.base_config);
+            for (const auto& c : g.choices) check_choice(path, kv.second, "genes." + key, key, c, s.base_config);
             s.problem.genes.push_back(g);
         }
     const YAML::Node gg = root["group_genes"];
@@ -139,7 +139,7 @@ SearchSpace load_space(const std::string& path) {
                 name += '.';
                 name += key;
                 Gene g{name, key, grp, choices_of(path, kv.second, "group_genes." + key)};
-                for (const auto& c : g.choices) check_choice(path, kv.second, "group_genes." + key, c, s.base_config);
+                for (const auto& c : g.choices) check_choice(path, kv.second, "group_genes." + key, key, c, s.base_config);
                 s.problem.genes.push_back(g);
             }
     }

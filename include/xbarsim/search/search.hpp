@@ -73,6 +73,7 @@ struct SearchResult {
     std::vector<Candidate> evaluated;  // every distinct genome, in evaluation order
     std::vector<int> pareto;           // ids of the feasible non-dominated candidates
     std::vector<double> hypervolume;   // per generation (0 = initial population)
+    std::vector<int64_t> evaluated_by_generation;  // candidates evaluated up to each generation
     int baseline_id = 0;
 };
 

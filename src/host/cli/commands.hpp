@@ -15,5 +15,6 @@ Command add_bench(CLI::App& app);
 Command add_devices(CLI::App& app);
 Command add_calibrate(CLI::App& app);
 Command add_cost(CLI::App& app);
+Command add_search(CLI::App& app);
 
 }  // namespace xbarsim::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     add(xbarsim::cli::add_run, "run", "Evaluate a model on a dataset and report top-1/top-5 accuracy");
     add(xbarsim::cli::add_calibrate, "calibrate", "Measure the input and ADC ranges of the analog layers on calibration images");
     add(xbarsim::cli::add_cost, "cost", "Estimate chip area, energy and latency of a model on the crossbars a config describes");
+    add(xbarsim::cli::add_search, "search", "Co-search network and periphery (NSGA-II) for accuracy against area, energy and latency");
     add(xbarsim::cli::add_inspect, "inspect", "Print every layer of a model with shapes, MACs and parameters");
     add(xbarsim::cli::add_bench, "bench", "Measure engine throughput against plain BLAS GEMMs of the same shapes");
     add(xbarsim::cli::add_devices, "devices", "List the CPU and CUDA devices this build can use");
