@@ -143,6 +143,13 @@ double buffer_bits(const Graph& graph, const CostConfig& config, Execution execu
 
 }  // namespace
 
+DeviceCost resolve_cell(const CostConfig& config, const TechParams& tech, analog::DeviceKind device) {
+    DeviceCost cell = tech.device(config.cell.empty() ? default_cell(device) : config.cell);
+    if (config.r_on_ohm > 0) cell.r_on_ohm = config.r_on_ohm;
+    if (config.on_off_ratio > 0) cell.on_off_ratio = config.on_off_ratio;
+    return cell;
+}
+
 CostReport estimate_cost(const Graph& graph, const AnalogPlan& plan, const CostConfig& config, const TechParams& tech,
                          const ActivityStats* activity) {
     CostReport r;
@@ -150,10 +157,8 @@ CostReport estimate_cost(const Graph& graph, const AnalogPlan& plan, const CostC
     r.tech_file = tech.file;
     r.execution = config.execution;
     r.interconnect = config.interconnect;
-    r.cell = config.cell.empty() ? default_cell(plan.device.kind) : config.cell;
-    DeviceCost cell = tech.device(r.cell);
-    if (config.r_on_ohm > 0) cell.r_on_ohm = config.r_on_ohm;
-    if (config.on_off_ratio > 0) cell.on_off_ratio = config.on_off_ratio;
+    const DeviceCost cell = resolve_cell(config, tech, plan.device.kind);
+    r.cell = cell.name;
     r.r_on_ohm = cell.r_on_ohm;
     r.on_off_ratio = cell.on_off_ratio;
     r.activity_source = activity ? activity->source : "defaults (cost.input_duty, cost.weight_level_fraction)";

@@ -30,7 +30,7 @@ struct CostConfig {
     int activation_bits = 8;     // bits of a layer output written to the buffer
     int digital_macs_per_cycle = 256;  // MAC units serving layers kept digital
     // Activity assumed when no simulation measured it (see docs/cost.md for the sources).
-    double input_duty = 0.18;          // fraction of input-slice drive time a row is on
+    double input_duty = 0.10;          // mean drive of a row per input slice, as a fraction of full scale
     double weight_level_fraction = 0.5;  // mean programmed level of a cell as a fraction of its range
     std::string file;            // config file, for messages
 };

@@ -112,6 +112,10 @@ struct CostReport {
     nlohmann::json to_json() const;
 };
 
+// The cell the chip is built from: cost.cell (or the technology standing for the config's device
+// model) from the technology's device table, with cost.r_on_ohm / cost.on_off_ratio applied.
+DeviceCost resolve_cell(const CostConfig& config, const TechParams& tech, analog::DeviceKind device);
+
 // The cost of running `graph` with the mapping of `plan` (analog layers; MVM layers absent from
 // the plan are digital). `activity` (may be null) supplies measured input duty and conductances.
 CostReport estimate_cost(const Graph& graph, const AnalogPlan& plan, const CostConfig& config, const TechParams& tech,

@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "analog_setup.hpp"
 #include "commands.hpp"
+#include "run_cost.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/config.hpp"
 #include "xbarsim/dataset.hpp"
@@ -86,12 +88,18 @@ void run(const RunArgs& a) {
     std::vector<double> times = a.drift_times;
     if (times.empty()) times.push_back(analog ? analog->plan.device.drift.time_s : 0.0);
     std::vector<std::vector<EvalResult>> by_time;
+    // The cost model watches the analog layers' inputs during the first evaluation.
+    std::optional<RunCost> cost;
+    if (analog) cost.emplace(graph, config, a.config, analog->plan);
     for (double time : times) {
         if (analog) analog->plan.device.drift.time_s = static_cast<float>(time);
         std::vector<EvalResult> trials;
         for (int64_t t = 0; t < config.run.trials; ++t) {
             backend->program(static_cast<uint32_t>(t));
+            const bool watch = cost && t == 0 && by_time.empty();
+            if (watch) backend->observe(cost->observer());
             trials.push_back(evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet}));
+            if (watch) backend->observe(nullptr);
             const EvalResult& r = trials.back();
             if (config.run.trials > 1)
                 std::printf("trial %-3lld top-1 %.2f %%  top-5 %.2f %%\n", static_cast<long long>(t), 100.0 * r.top1(),
@@ -108,6 +116,7 @@ void run(const RunArgs& a) {
         for (const auto& t : ts) seconds += t.seconds;
     std::printf("speed     %.1f images/s  (%.2f s)\n",
                 static_cast<double>(r.images * config.run.trials) * static_cast<double>(by_time.size()) / seconds, seconds);
+    const nlohmann::json cost_json = cost ? cost->finish() : nlohmann::json();
     nlohmann::json snr_json = nlohmann::json::array();
     if (a.layer_stats > 0) {
         if (!analog) throw Error("--layer-stats compares analog layers with digital ones; the config has none");
@@ -129,6 +138,7 @@ void run(const RunArgs& a) {
                 report["results_by_drift_time"].push_back({{"time_s", times[i]}, {"results", trial_results(by_time[i])}});
         }
         if (!snr_json.empty()) report["layer_snr"] = snr_json;
+        if (cost) report["cost"] = cost_json;
         write_file_atomic(a.out, report.dump(2) + "\n");
         std::printf("report    %s\n", a.out.c_str());
     }
