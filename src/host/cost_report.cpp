@@ -135,7 +135,7 @@ std::string format_cost(const CostReport& r) {
                energy > 0 ? 100 * t.energy_fj * 1e-9 / energy : 0.0, t.leakage_uw);
     }
     append(out, "%-15s %10.3f %6s %12.3f %6s %12.1f\n", "total", area, "", energy, "", r.leakage_mw() * 1e3);
-    append(out, "\n%3s  %-24s %-28s %7s %6s %6s %10s %11s %11s\n", "#", "layer", "mapping", "arrays", "util", "slices", "area mm2",
+    append(out, "\n%3s  %-24s %-28s %7s %6s %6s %10s %11s %11s\n", "#", "layer", "ADC", "arrays", "util", "in-sl", "area mm2",
            "energy uJ", "latency us");
     for (const auto& l : r.layers)
         append(out, "%3d  %-24s %-28s %7lld %5.1f%% %6d %10.3f %11.3f %11.2f\n", l.mvm_index, l.name.c_str(),
