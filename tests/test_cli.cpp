@@ -2,6 +2,7 @@
 // giving one clear message, a non-zero exit status and no report file.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 
@@ -80,7 +81,7 @@ TEST(Cli, ConfigFileIsReadAndFlagsOverrideIt) {
 }
 
 TEST(Cli, HelpOnEveryCommand) {
-    for (const char* cmd : {"", "run ", "inspect ", "bench ", "calibrate ", "devices "}) {
+    for (const char* cmd : {"", "run ", "inspect ", "bench ", "calibrate ", "devices ", "search "}) {
         const auto r = run_cli(std::string(cmd) + "--help");
         EXPECT_EQ(r.status, 0) << cmd;
         EXPECT_NE(r.output.find("--"), std::string::npos) << cmd;
@@ -218,6 +219,34 @@ device: {model: ideal}
     ASSERT_EQ(r.status, 0) << r.output;
     const auto j = nlohmann::json::parse(read_text(dir.file("r.json")));
     EXPECT_GE(j["results"]["top1"]["mean"].get<double>(), 0.96) << j["results"].dump();
+}
+
+// The co-search end to end on the quick MNIST space: outputs, the final re-evaluation with CI,
+// refusal to overwrite a search, and --resume continuing it.
+TEST(Cli, SearchWritesFrontAndResumes) {
+    TempDir dir;
+    const std::string out = dir.file("s");
+    const std::string base = "search --space " + repo("configs/search/mnist-quick-space.yaml") + " --data " + repo("data/mnist-calib") +
+                             " --out " + out + " --population 8 --final-images 200 --final-trials 2 --quiet";
+    auto r = run_cli(base + " --generations 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto s = nlohmann::json::parse(read_text(out + "/summary.json"));
+    ASSERT_GE(s["points"].size(), 1u);
+    EXPECT_TRUE(s["points"][0]["baseline"].get<bool>());
+    EXPECT_EQ(s["points"][0]["test"]["per_trial"].size(), 2u);
+    EXPECT_LE(s["points"][0]["test"]["ci95"][0].get<double>(), s["points"][0]["test"]["mean"].get<double>());
+    EXPECT_EQ(s["candidates_evaluated"].get<int>(), 16);  // 8 in generation 0 and 8 new ones in generation 1
+    const std::string ev1 = read_text(out + "/evaluated.csv");
+    r = run_cli(base + " --generations 2");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+    r = run_cli(base + " --generations 2 --resume");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string ev2 = read_text(out + "/evaluated.csv");
+    EXPECT_EQ(ev2.substr(0, ev1.size()), ev1);  // the first generation's rows, then more
+    EXPECT_GT(ev2.size(), ev1.size());
+    const std::string hv = read_text(out + "/hypervolume.csv");
+    EXPECT_EQ(std::count(hv.begin(), hv.end(), '\n'), 4);  // header and generations 0, 1, 2
 }
 
 TEST(Cli, MonteCarloIsReproducibleAcrossBatchSizes) {

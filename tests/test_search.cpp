@@ -8,7 +8,9 @@
 
 #include "test_util.hpp"
 #include "xbarsim/error.hpp"
+#include "xbarsim/analog_plan.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/onnx_import.hpp"
 #include "xbarsim/search/search.hpp"
 #include "xbarsim/search/space.hpp"
 
@@ -151,6 +153,92 @@ TEST(Search, RejectsBadOptions) {
     SearchProblem p = toy_problem();
     p.objectives = {Objective::Accuracy};
     EXPECT_THROW(run_search(p, toy, o), Error);
+}
+
+// ---------------------------------------------------------------- space files
+
+std::string space_error(const std::string& text) {
+    test::TempDir dir;
+    const std::string f = dir.file("s-space.yaml");
+    std::ofstream(f) << text;
+    try {
+        load_space(f);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+std::string valid_space() {
+    return "base_config: " + test::repo("configs/ideal.yaml") + "\nnetworks: [" + test::repo("models/mnist_cnn6.onnx") +
+           "]\nlayer_groups: 2\ngenes:\n  array_size: [64, 128]\ngroup_genes:\n  adc_bits: [4, 8]\n  analog: [true, false]\n"
+           "baseline: {array_size: 128, adc_bits: 8, analog: true}\nobjectives: [accuracy, edap]\n";
+}
+
+TEST(SearchSpace, BadFilesNameTheKeyAndLine) {
+    auto e = space_error(valid_space() + "colour: blue\n");
+    EXPECT_NE(e.find("s-space.yaml:11"), std::string::npos) << e;
+    EXPECT_NE(e.find("colour"), std::string::npos) << e;
+    e = space_error(valid_space() + "constraints: {area_max: 3}\n");
+    EXPECT_NE(e.find("constraints.area_max"), std::string::npos) << e;
+    std::string t = valid_space();
+    t.replace(t.find("adc_bits: 8, analog"), 11, "adc_bits: 6");
+    e = space_error(t);
+    EXPECT_NE(e.find("baseline.adc_bits"), std::string::npos) << e;
+    EXPECT_NE(e.find("not one of the gene's choices"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("array_size: [64"), 10, "array_sighs");
+    e = space_error(t);
+    EXPECT_NE(e.find("genes.array_sighs"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("[4, 8]"), 6, "[4, x]");
+    e = space_error(t);
+    EXPECT_NE(e.find("group_genes.adc_bits"), std::string::npos) << e;
+    EXPECT_NE(e.find("'x'"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("layer_groups: 2\n"), 16, "");
+    e = space_error(t);
+    EXPECT_NE(e.find("needs layer_groups"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("[accuracy, edap]"), 16, "[accuracy]");
+    e = space_error(t);
+    EXPECT_NE(e.find("two to four"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("edap]"), 4, "beauty");
+    e = space_error(t);
+    EXPECT_NE(e.find("unknown objective 'beauty'"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("mnist_cnn6.onnx"), 15, "no_such_model.onnx");
+    e = space_error(t);
+    EXPECT_NE(e.find("no such file"), std::string::npos) << e;
+    e = space_error("base_config: [\n");
+    EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+}
+
+// A genome becomes per-layer overrides of the base config: groups split the layers in halves,
+// and the plan the simulator builds carries exactly the chosen values.
+TEST(SearchSpace, GenomesBecomeLayerOverrides) {
+    test::TempDir dir;
+    const std::string f = dir.file("s-space.yaml");
+    std::ofstream(f) << valid_space();
+    const SearchSpace s = load_space(f);
+    ASSERT_EQ(s.problem.genes.size(), 5u);  // array_size, then per group: adc_bits, analog
+    EXPECT_EQ(s.problem.genes[1].name, "g0.adc_bits");
+    EXPECT_EQ(s.problem.genes[4].name, "g1.analog");
+    EXPECT_EQ(s.problem.baseline, (Genome{1, 1, 0, 1, 0}));
+    const Graph g = load_onnx(test::repo("models/mnist_cnn6.onnx"));  // 6 MVM layers: groups 0,0,0,1,1,1
+    const Genome genome{0, 0, 0, 1, 1};  // 64x64 arrays; group 0: 4-bit ADC analog; group 1: digital
+    const Config c = design_config(s, genome, g);
+    const AnalogPlan p = make_analog_plan(g, c.analog, 1);
+    ASSERT_EQ(p.layers.size(), 3u);  // the second half is digital
+    for (const auto& l : p.layers) {
+        EXPECT_LT(l.mvm_index, 3);
+        EXPECT_EQ(l.config.adc_bits, 4);
+        EXPECT_EQ(l.config.mapping.array_rows, 64);
+        EXPECT_EQ(l.config.mapping.array_cols, 64);
+    }
+    EXPECT_EQ(layer_group(s, "x", 5, 6), 1);
+    EXPECT_EQ(layer_group(s, "x", 2, 6), 0);
 }
 
 }  // namespace
