@@ -1,7 +1,6 @@
 // Technology files of the cost model (configs/tech/*.yaml): strict reading (every key required,
 // unknown keys rejected) and lookup of a node name.
-#include <unistd.h>
-
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -29,9 +28,11 @@ public:
     // A required number above `min` (`strict`) or at least `min`.
     double get(const std::string& key, double min = 0.0, bool strict = true) const {
         const double v = yaml_number_required(file_, node_, key, name_);
-        if (strict ? !(v > min) : !(v >= min))
-            yaml_fail(file_, node_[key], name_ + "." + key,
-                      std::string("must be ") + (strict ? "greater than " : "at least ") + std::to_string(min));
+        if (strict ? !(v > min) : !(v >= min)) {
+            char bound[32];
+            std::snprintf(bound, sizeof bound, "%g", min);
+            yaml_fail(file_, node_[key], name_ + "." + key, std::string("must be ") + (strict ? "greater than " : "at least ") + bound);
+        }
         return v;
     }
     const YAML::Node& node() const { return node_; }
