@@ -20,6 +20,9 @@ struct SimulatorEvaluator::Impl {
     std::unique_ptr<Dataset> data, calibration;
     std::map<std::string, Graph> graphs;
     std::map<std::string, cost::TechParams> techs;
+    // Calibrated ranges by what they depend on (see calibration_key): candidates that differ only
+    // in ADC family, ADC bits (percentile ranges), column sharing, device or technology share them.
+    std::map<std::string, AnalogPlan> calibrations;
 
     Impl(const SearchSpace& s, const std::string& dir) : space(s) {
         data = open_dataset(dir);
@@ -43,10 +46,46 @@ struct SimulatorEvaluator::Impl {
         return techs.emplace(c.cost.tech, cost::load_config_tech(c.cost.tech, c.source)).first->second;
     }
 
-    // The calibrated plan of a design (ranges measured on the calibration images).
-    AnalogPlan plan(const Graph& g, const Config& c) {
+    // Ranges are measured with ideal arrays: they depend on the network and each analog layer's
+    // mapping and converters, not on the device, and not on the ADC bits unless the ADC range is
+    // an MSE search (which optimizes for them); ADC family and column sharing never change them.
+    static std::string calibration_key(const std::string& model, const AnalogPlan& p) {
+        std::string key = model;
+        for (const auto& l : p.layers) {
+            AnalogLayerConfig c = l.config;
+            if (c.adc_range.method != CalibrationMethod::Mse && c.adc_bits > 0) c.adc_bits = 8;
+            c.adc_type = AnalogLayerConfig{}.adc_type;
+            c.columns_per_adc = 1;
+            c.stochastic_rounding = false;
+            c.read_noise_mode = ReadNoiseMode::Lumped;
+            YAML::Emitter e;
+            e << YAML::Flow << layer_to_yaml(c);
+            key += "|" + l.name + ":" + e.c_str();
+        }
+        return key;
+    }
+
+    // The calibrated plan of a design (ranges measured on the calibration images, or reused).
+    AnalogPlan plan(const std::string& model, const Graph& g, const Config& c) {
         AnalogPlan p = make_analog_plan(g, c.analog, c.run.seed);
-        if (p.needs_calibration()) {
+        if (!p.needs_calibration()) return p;
+        const std::string key = calibration_key(model, p);
+        auto it = calibrations.find(key);
+        if (it != calibrations.end()) {
+            for (size_t i = 0; i < p.layers.size(); ++i) {
+                auto& l = p.layers[i];
+                const auto& r = it->second.layers[i];
+                l.input_range = r.input_range;
+                l.input_signed = r.input_signed;
+                if (l.config.adc_bits > 0 && l.config.adc_range.mode == RangeMode::Calibrated) {
+                    l.adc_range = r.adc_range;
+                    l.adc_column_range = r.adc_column_range;
+                }
+                l.calibrated = true;
+            }
+            return p;
+        }
+        {
             CalibrationOptions o;
             o.images = std::min(space.fitness.calibration_images, calibration->size());
             o.batch = space.fitness.batch;
@@ -54,6 +93,7 @@ struct SimulatorEvaluator::Impl {
             o.backend = space.fitness.backend;
             calibrate(g, p, *calibration, resolve_preprocess(g, calibration->info()), o);
         }
+        calibrations.emplace(key, p);
         return p;
     }
 
@@ -79,7 +119,7 @@ Evaluation SimulatorEvaluator::evaluate(const Genome& genome) {
     const SearchSpace& s = impl_->space;
     const Graph& g = impl_->graph(design_model(s, genome));
     const Config c = design_config(s, genome, g);
-    const AnalogPlan p = impl_->plan(g, c);
+    const AnalogPlan p = impl_->plan(design_model(s, genome), g, c);
     Evaluation e;
     const auto acc = impl_->top1(g, p, *impl_->data, std::min(s.fitness.images, impl_->data->size()), s.fitness.trials);
     for (double a : acc) e.accuracy += a / static_cast<double>(acc.size());
@@ -97,7 +137,7 @@ std::vector<double> SimulatorEvaluator::accuracy(const Genome& genome, const std
     const SearchSpace& s = impl_->space;
     const Graph& g = impl_->graph(design_model(s, genome));
     const Config c = design_config(s, genome, g);
-    const AnalogPlan p = impl_->plan(g, c);
+    const AnalogPlan p = impl_->plan(design_model(s, genome), g, c);
     auto d = open_dataset(data_dir);
     check_dataset_matches_model(g, d->info());
     return impl_->top1(g, p, *d, images > 0 ? std::min(images, d->size()) : 0, trials);
