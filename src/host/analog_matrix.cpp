@@ -289,7 +289,12 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     std::vector<double>& acc = scratch_acc_;
     part.resize(nm);
     colsum.assign(static_cast<size_t>(m), 0.0f);
-    acc.assign(nm, 0.0);
+    // Where every output gets exactly one term (one weight slice, row block, polarity and
+    // conversion, no offset constant), the term is scaled and stored directly: the same double
+    // arithmetic as accumulating it into zero, without the accumulator's passes over memory.
+    const bool direct = S == 1 && row_blocks() == 1 && polarities_ == 1 && constant == 0.0f &&
+                        (!(input.slice_bits > 0 && input.bits > 0) || input.analog_accumulation);
+    if (!direct) acc.assign(nm, 0.0);
     // Bit-serial inputs: slice j carries input_slice_value(xq, j) and weighs input_slice_factor(j)
     // in the shift-add (digital: per conversion; analog: before the one conversion).
     const bool serial = input.slice_bits > 0 && input.bits > 0;
@@ -404,6 +409,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 q.hi = adc_spec.column_hi[s * static_cast<size_t>(n_) + static_cast<size_t>(o)];
                 q.lo = adc_spec.column_lo.empty() ? -q.hi : adc_spec.column_lo[s * static_cast<size_t>(n_) + static_cast<size_t>(o)];
             }
+            const double scale_o = static_cast<double>(w_scale_[static_cast<size_t>(o)]) * input.range;
             // Drift compensation rescales the array's digitized outputs.
             const float comp = compensation_.empty()
                                    ? 1.0f
@@ -411,7 +417,9 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             for (int64_t c = 0; c < m; ++c) {
                 const size_t i = static_cast<size_t>(o * m + c);
                 const float u = q.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
-                acc[i] += recombined_term(sign, factor, adc(values[i], q, u), comp, base, colsum[static_cast<size_t>(c)]);
+                const double term = recombined_term(sign, factor, adc(values[i], q, u), comp, base, colsum[static_cast<size_t>(c)]);
+                if (direct) y[i] = static_cast<float>(term * scale_o);
+                else acc[i] += term;
             }
         }
     };
@@ -463,6 +471,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
         for (int64_t o = 0; o < n_; ++o)
             for (int64_t c = 0; c < m; ++c) acc[static_cast<size_t>(o * m + c)] += constant * colsum[static_cast<size_t>(c)];
     }
+    if (direct) return;
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < n_; ++o) {
         const double scale = static_cast<double>(w_scale_[static_cast<size_t>(o)]) * input.range;
