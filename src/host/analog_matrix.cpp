@@ -295,6 +295,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     const bool direct = S == 1 && row_blocks() == 1 && polarities_ == 1 && constant == 0.0f &&
                         (!(input.slice_bits > 0 && input.bits > 0) || input.analog_accumulation);
     if (!direct) acc.assign(nm, 0.0);
+    scratch_adc_.resize(nm);
     // Bit-serial inputs: slice j carries input_slice_value(xq, j) and weighs input_slice_factor(j)
     // in the shift-add (digital: per conversion; analog: before the one conversion).
     const bool serial = input.slice_bits > 0 && input.bits > 0;
@@ -414,12 +415,23 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             const float comp = compensation_.empty()
                                    ? 1.0f
                                    : compensation_[s * static_cast<size_t>(rb_count * cb_count) + static_cast<size_t>(rb * cb_count + o / map_.array_cols)];
-            for (int64_t c = 0; c < m; ++c) {
-                const size_t i = static_cast<size_t>(o * m + c);
-                const float u = q.stochastic ? rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))) : 0.5f;
-                const double term = recombined_term(sign, factor, adc(values[i], q, u), comp, base, colsum[static_cast<size_t>(c)]);
-                if (direct) y[i] = static_cast<float>(term * scale_o);
-                else acc[i] += term;
+            // Converted values of this row: a tight loop without draws, which the compiler can
+            // vectorize, unless rounding is stochastic.
+            float* converted = scratch_adc_.data() + static_cast<size_t>(o * m);
+            const float* in = values + o * m;
+            if (q.stochastic) {
+                for (int64_t c = 0; c < m; ++c)
+                    converted[c] = adc(in[c], q, rounding.uniform(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))));
+            } else {
+                for (int64_t c = 0; c < m; ++c) converted[c] = adc(in[c], q);
+            }
+            const float* cs = colsum.data();
+            if (direct) {
+                float* out = y + o * m;
+                for (int64_t c = 0; c < m; ++c) out[c] = static_cast<float>(recombined_term(sign, factor, converted[c], comp, base, cs[c]) * scale_o);
+            } else {
+                double* a = acc.data() + static_cast<size_t>(o * m);
+                for (int64_t c = 0; c < m; ++c) a[c] += recombined_term(sign, factor, converted[c], comp, base, cs[c]);
             }
         }
     };

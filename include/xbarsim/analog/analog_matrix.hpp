@@ -155,7 +155,7 @@ private:
     NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
     mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_, scratch_slice_, scratch_ref_,
-        scratch_ref_var_, scratch_pending_;
+        scratch_ref_var_, scratch_pending_, scratch_adc_;
     mutable std::vector<double> scratch_acc_;
 };
 
