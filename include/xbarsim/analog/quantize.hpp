@@ -47,6 +47,15 @@ XBARSIM_HD int32_t quantize_index(float x, float step, int32_t kmin, int32_t kma
     return static_cast<int32_t>(k);
 }
 
+// quantize_index with step 1 (x already in level units): the same result without the division
+// by 1, which is exact and only costs time in the DAC's hot loop.
+XBARSIM_HD int32_t quantize_level(float x, int32_t kmin, int32_t kmax) {
+    const float k = round_even(x);
+    if (!(k >= static_cast<float>(kmin))) return kmin;
+    if (k > static_cast<float>(kmax)) return kmax;
+    return static_cast<int32_t>(k);
+}
+
 // Stochastic rounding: floor(v + u) with u uniform in (0,1) rounds v up with probability frac(v),
 // so the expectation equals v (unbiased), then clamps.
 XBARSIM_HD int32_t quantize_index_stochastic(float x, float step, int32_t kmin, int32_t kmax, float u) {
@@ -124,15 +133,14 @@ XBARSIM_HD float dac(float x, float range, int bits, bool is_signed) {
     const float v = clampf(hd::div(x, range), is_signed ? -1.0f : 0.0f, 1.0f);
     if (bits <= 0) return v;
     const int32_t n = is_signed ? signed_max_level(bits) : unsigned_max_level(bits);
-    return hd::div(static_cast<float>(quantize_index(hd::mul(v, static_cast<float>(n)), 1.0f, is_signed ? -n : 0, n)),
-                   static_cast<float>(n));
+    return hd::div(static_cast<float>(quantize_level(hd::mul(v, static_cast<float>(n)), is_signed ? -n : 0, n)), static_cast<float>(n));
 }
 
 // The integer input code before normalization (for bit-serial input slicing).
 XBARSIM_HD int32_t dac_code(float x, float range, int bits, bool is_signed) {
     const float v = clampf(hd::div(x, range), is_signed ? -1.0f : 0.0f, 1.0f);
     const int32_t n = is_signed ? signed_max_level(bits) : unsigned_max_level(bits);
-    return quantize_index(hd::mul(v, static_cast<float>(n)), 1.0f, is_signed ? -n : 0, n);
+    return quantize_level(hd::mul(v, static_cast<float>(n)), is_signed ? -n : 0, n);
 }
 
 // Input slice j (LSB first, `slice_bits` per slice) of a signed input code, with the sign applied:
