@@ -195,6 +195,13 @@ TEST(SearchSpace, BadFilesNameTheKeyAndLine) {
     e = space_error(t);
     EXPECT_NE(e.find("group_genes.adc_bits"), std::string::npos) << e;
     EXPECT_NE(e.find("'x'"), std::string::npos) << e;
+    e = space_error(valid_space() + "genes_extra: 1\n");
+    EXPECT_NE(e.find("genes_extra"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("  analog: [true, false]"), std::string("  analog: [true, false]").size(), "  adc_method: [mse, median]");
+    e = space_error(t);
+    EXPECT_NE(e.find("group_genes.adc_method"), std::string::npos) << e;
+    EXPECT_NE(e.find("'median'"), std::string::npos) << e;
     t = valid_space();
     t.replace(t.find("layer_groups: 2\n"), 16, "");
     e = space_error(t);

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Per-layer keys (global or per group) and global-only keys.
-const std::vector<std::string> kLayerKeys = {"adc_type", "adc_bits", "columns_per_adc", "input_bits",
+const std::vector<std::string> kLayerKeys = {"adc_type", "adc_bits", "adc_method", "columns_per_adc", "input_bits",
                                              "weight_bits", "slices", "cell_bits", "analog", "array_size",
                                              "array_rows", "array_cols"};
 const std::vector<std::string> kGlobalKeys = {"device", "tech"};
@@ -40,6 +40,8 @@ void check_choice(const std::string& file, const YAML::Node& node, const std::st
         if (v != "flash" && v != "sar" && v != "ramp") fail("must be flash, sar or ramp");
     } else if (key == "analog") {
         if (v != "true" && v != "false") fail("must be true or false");
+    } else if (key == "adc_method") {
+        if (v != "percentile" && v != "mse") fail("must be percentile or mse");
     } else if (key == "device") {
         if (!fs::exists(v)) fail("is not a config file");
     } else if (key == "tech") {
@@ -115,7 +117,7 @@ SearchSpace load_space(const std::string& path) {
         for (const auto& kv : genes) {
             const std::string key = kv.first.Scalar();
             if (!is_layer_key(key) && std::find(kGlobalKeys.begin(), kGlobalKeys.end(), key) == kGlobalKeys.end())
-                yaml_fail(path, kv.first, "genes." + key, "unknown gene (per layer: adc_type, adc_bits, columns_per_adc, input_bits, "
+                yaml_fail(path, kv.first, "genes." + key, "unknown gene (per layer: adc_type, adc_bits, adc_method, columns_per_adc, input_bits, "
                                                           "weight_bits, slices, cell_bits, analog, array_size, array_rows, array_cols; "
                                                           "global: device, tech)");
             Gene g{key, key, -1, choices_of(path, kv.second, "genes." + key)};
@@ -133,7 +135,7 @@ SearchSpace load_space(const std::string& path) {
                 const std::string key = kv.first.Scalar();
                 if (!is_layer_key(key) || key.rfind("array", 0) == 0)
                     yaml_fail(path, kv.first, "group_genes." + key,
-                              "unknown per-group gene (adc_type, adc_bits, columns_per_adc, input_bits, weight_bits, slices, cell_bits, analog)");
+                              "unknown per-group gene (adc_type, adc_bits, adc_method, columns_per_adc, input_bits, weight_bits, slices, cell_bits, analog)");
                 std::string name = std::to_string(grp);  // "g<group>.<key>" (built in steps: GCC 12 warns
                 name.insert(0, 1, 'g');                    // falsely on "g" + std::to_string(...))
                 name += '.';
@@ -227,6 +229,7 @@ namespace {
 void put_layer_key(YAML::Node& o, const std::string& key, const std::string& v) {
     if (key == "adc_type") o["adc"]["type"] = v;
     else if (key == "adc_bits") o["adc"]["bits"] = v;
+    else if (key == "adc_method") o["adc"]["method"] = v;
     else if (key == "columns_per_adc") o["adc"]["columns_per_adc"] = v;
     else if (key == "input_bits") o["input"]["bits"] = v;
     else if (key == "analog") o["digital"] = v == "true" ? "false" : "true";
