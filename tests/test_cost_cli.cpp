@@ -17,7 +17,7 @@ nlohmann::json read_json(const std::string& path) {
     return nlohmann::json::parse(in);
 }
 
-const std::string kVgg8 = repo("models/vgg8_cifar10.onnx");
+const std::string kVgg8 = repo("models/vgg8_cifar10.onnx.gz");
 const std::string kNeuroSim = repo("configs/neurosim-vgg8.yaml");
 
 TEST(CostCli, PrintsTheBreakdownAndWritesJson) {

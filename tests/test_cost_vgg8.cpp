@@ -15,7 +15,7 @@ namespace {
 using cost::Component;
 
 const Graph& vgg8() {
-    static const Graph g = load_onnx(repo("models/vgg8_cifar10.onnx"));
+    static const Graph g = load_onnx(repo("models/vgg8_cifar10.onnx.gz"));
     return g;
 }
 

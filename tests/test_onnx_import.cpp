@@ -1,6 +1,8 @@
 // Importer behaviour: BatchNorm folding, Linear normalization, and a clear error for every kind of
 // bad model (tests/fixtures/bad, made by tools/make_op_fixtures.py).
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include "test_util.hpp"
 #include "xbarsim/backend.hpp"
@@ -17,6 +19,25 @@ std::string import_error(const std::string& path) {
         return e.what();
     }
     return "(no error)";
+}
+
+// A gzip-compressed model loads as the same graph; a truncated one fails with a clear message.
+TEST(OnnxImport, ReadsGzipCompressedModels) {
+    TempDir dir;
+    const std::string plain = repo("models/mnist_cnn6.onnx"), gz = dir.file("m.onnx.gz");
+    ASSERT_EQ(std::system(("gzip -c " + plain + " > " + gz).c_str()), 0);
+    const Graph a = load_onnx(plain), b = load_onnx(gz);
+    ASSERT_EQ(a.nodes.size(), b.nodes.size());
+    for (size_t i = 0; i < a.values.size(); ++i) EXPECT_EQ(a.values[i].data.data, b.values[i].data.data);
+    std::ifstream in(gz, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(dir.file("cut.onnx.gz"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    try {
+        load_onnx(dir.file("cut.onnx.gz"));
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cut.onnx.gz"), std::string::npos) << e.what();
+    }
 }
 
 TEST(OnnxImport, FoldsBatchNormIntoConvAndGemm) {

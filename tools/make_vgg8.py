@@ -3,7 +3,7 @@
 cost model (docs/cost.md). Its weights are NOT trained: the cost model needs only the layer
 shapes, and the weights are chosen so that the file is small in git.
 
-    /usr/bin/python3 tools/make_vgg8.py [--out models/vgg8_cifar10.onnx] [--seed 1]
+    /usr/bin/python3 tools/make_vgg8.py [--out models/vgg8_cifar10.onnx.gz] [--seed 1]
 
 Network (NeuroSim V1.3 Inference_pytorch/models/VGG.py, cfg "VGG8"): 3x3 convolutions with
 padding 1 and ReLU, 2x2 max pooling after every second convolution:
@@ -21,6 +21,7 @@ so that the model runs on data/cifar10-test.
 """
 
 import argparse
+import gzip
 import os
 
 import numpy as np
@@ -65,7 +66,8 @@ def set_meta(model, key, value):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="models/vgg8_cifar10.onnx")
+    ap.add_argument("--out", default="models/vgg8_cifar10.onnx.gz",
+                    help="output file; a name ending in .gz is gzip-compressed (xbarsim reads both)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -94,7 +96,12 @@ def main():
     set_meta(m, "xbarsim.source",
              "builder: tools/make_vgg8.py\nseed: %d\nweights: untrained, one 4096-value Kaiming-normal block tiled\n" % args.seed)
     onnx.checker.check_model(m, full_check=True)
-    onnx.save(m, args.out)
+    if args.out.endswith(".gz"):
+        # 52 MB of tiled weights deflate to about 0.3 MB: the working tree stays small.
+        with gzip.open(args.out, "wb", compresslevel=9) as f:
+            f.write(m.SerializeToString())
+    else:
+        onnx.save(m, args.out)
     os.remove(tmp)
     print("wrote %s (%d bytes), %d MACs, %d weights" % (args.out, os.path.getsize(args.out), macs,
                                                         sum(p.numel() for p in model.parameters())))

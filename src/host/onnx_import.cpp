@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "dataset_impl.hpp"
 #include "onnx_tensor.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
@@ -621,12 +622,11 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Impo
 }
 
 Graph load_onnx(const std::string& path, const ImportOptions& options) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open model file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw Error(path + ": read error");
-    return parse_onnx(ss.str(), path, options);
+    if (!std::ifstream(path, std::ios::binary)) throw Error(path + ": cannot open model file");
+    // Plain .onnx, or gzip-compressed (.onnx.gz: models whose weights compress well stay small
+    // in the working tree); zlib reads uncompressed files as they are.
+    const std::vector<uint8_t> bytes = detail::read_file_maybe_gz(path);
+    return parse_onnx(std::string(bytes.begin(), bytes.end()), path, options);
 }
 
 }  // namespace xbarsim
