@@ -99,6 +99,15 @@ struct Graph {
     const Shape& input_shape() const { return value(input()).shape; }
 };
 
+// How a backend walks a graph, the same for every backend: when each value can be freed, and
+// which Relu/Clip become the epilogue of the Conv/Linear before them.
+struct GraphSchedule {
+    std::vector<int> last_use;          // per value: index of the last node reading it (nodes.size()
+                                        // for graph outputs, kept to the end; -1 when never read)
+    std::vector<int> fused_activation;  // per node: the Relu/Clip fused into it, or -1
+};
+GraphSchedule schedule_graph(const Graph& graph);
+
 // Per-layer figures for `inspect` and, later, the cost model.
 struct LayerStats {
     int64_t macs = 0;        // multiply-accumulates per sample

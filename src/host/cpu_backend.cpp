@@ -36,29 +36,7 @@ public:
         analog_.clear();
         analog_.resize(graph.nodes.size());
         programmed_ = false;
-        const size_t n_nodes = graph.nodes.size();
-        // last_use[v] = index of the last node reading v; graph outputs are kept to the end.
-        last_use_.assign(graph.values.size(), -1);
-        std::vector<int> readers(graph.values.size(), 0);
-        for (size_t i = 0; i < n_nodes; ++i)
-            for (int v : graph.nodes[i].inputs) {
-                last_use_[static_cast<size_t>(v)] = static_cast<int>(i);
-                ++readers[static_cast<size_t>(v)];
-            }
-        for (int v : graph.outputs) {
-            last_use_[static_cast<size_t>(v)] = static_cast<int>(n_nodes);
-            ++readers[static_cast<size_t>(v)];
-        }
-        // A Relu/Clip that is the only reader of a Conv/Linear output becomes that op's epilogue.
-        fused_activation_.assign(n_nodes, -1);
-        for (size_t i = 0; i < n_nodes; ++i) {
-            const Node& act = graph.nodes[i];
-            if (act.op != OpType::Relu && act.op != OpType::Clip) continue;
-            const int x = act.inputs[0];
-            if (readers[static_cast<size_t>(x)] != 1) continue;
-            for (size_t p = 0; p < i; ++p)
-                if (graph.nodes[p].output == x && is_mvm_layer(graph.nodes[p].op)) fused_activation_[p] = static_cast<int>(i);
-        }
+        schedule_ = schedule_graph(graph);
     }
 
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
@@ -102,7 +80,7 @@ public:
         // Frees an activation nobody reads any more, keeping its memory for a later output.
         auto release = [&](int id, size_t node_index) {
             const auto k = static_cast<size_t>(id);
-            if (last_use_[k] != static_cast<int>(node_index) || keep[k] || g.value(id).is_constant) return;
+            if (schedule_.last_use[k] != static_cast<int>(node_index) || keep[k] || g.value(id).is_constant) return;
             if (live[k].data.capacity() > 0) pool_.push_back(std::move(live[k].data));
             live[k] = Tensor();
         };
@@ -114,7 +92,7 @@ public:
             std::vector<Shape> shapes;
             for (int id : node.inputs) shapes.push_back(get(id).shape);
             Tensor out = allocate(infer_shape(node, shapes, g.import_batch));
-            const int act = fused_activation_[i];
+            const int act = schedule_.fused_activation[i];
             if (act >= 0 && !keep[static_cast<size_t>(node.output)]) {
                 const Node& a = g.nodes[static_cast<size_t>(act)];
                 cpu::Epilogue ep;
@@ -126,7 +104,7 @@ public:
                 for (int id : node.inputs) release(id, i);
                 continue;
             }
-            if ((node.op == OpType::Flatten || node.op == OpType::Reshape) && last_use_[static_cast<size_t>(node.inputs[0])] == static_cast<int>(i) &&
+            if ((node.op == OpType::Flatten || node.op == OpType::Reshape) && schedule_.last_use[static_cast<size_t>(node.inputs[0])] == static_cast<int>(i) &&
                 !keep[static_cast<size_t>(node.inputs[0])] && !g.value(node.inputs[0]).is_constant) {
                 out.data = std::move(live[static_cast<size_t>(node.inputs[0])].data);  // same data, new shape
             } else {
@@ -149,8 +127,7 @@ private:
     bool programmed_ = false;
     uint64_t samples_done_ = 0;
     MvmObserver* observer_ = nullptr;
-    std::vector<int> last_use_;
-    std::vector<int> fused_activation_;  // per node: index of the Relu/Clip fused into it, or -1
+    GraphSchedule schedule_;  // when values are freed, which activations are fused
     std::vector<std::vector<float>> pool_;  // buffers of freed activations, reused for new outputs
     std::vector<GemmShape>* log_ = nullptr;
     cpu::Workspace workspace_;

@@ -72,4 +72,31 @@ LayerStats layer_stats(const Graph& graph, const Node& node) {
     return st;
 }
 
+GraphSchedule schedule_graph(const Graph& graph) {
+    GraphSchedule s;
+    const size_t n_nodes = graph.nodes.size();
+    s.last_use.assign(graph.values.size(), -1);
+    std::vector<int> readers(graph.values.size(), 0);
+    for (size_t i = 0; i < n_nodes; ++i)
+        for (int v : graph.nodes[i].inputs) {
+            s.last_use[static_cast<size_t>(v)] = static_cast<int>(i);
+            ++readers[static_cast<size_t>(v)];
+        }
+    for (int v : graph.outputs) {
+        s.last_use[static_cast<size_t>(v)] = static_cast<int>(n_nodes);
+        ++readers[static_cast<size_t>(v)];
+    }
+    // A Relu/Clip that is the only reader of a Conv/Linear output becomes that op's epilogue.
+    s.fused_activation.assign(n_nodes, -1);
+    for (size_t i = 0; i < n_nodes; ++i) {
+        const Node& act = graph.nodes[i];
+        if (act.op != OpType::Relu && act.op != OpType::Clip) continue;
+        const int x = act.inputs[0];
+        if (readers[static_cast<size_t>(x)] != 1) continue;
+        for (size_t p = 0; p < i; ++p)
+            if (graph.nodes[p].output == x && is_mvm_layer(graph.nodes[p].op)) s.fused_activation[p] = static_cast<int>(i);
+    }
+    return s;
+}
+
 }  // namespace xbarsim

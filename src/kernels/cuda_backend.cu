@@ -79,28 +79,7 @@ public:
             XBARSIM_CUDA_CHECK(cudaMemcpy(dst.get(), value.data.data.data(), value.data.data.size() * sizeof(float),
                                           cudaMemcpyHostToDevice));
         }
-        const size_t n_nodes = graph.nodes.size();
-        // Last use of every value, and Relu/Clip fusion: exactly the CPU backend's analysis.
-        last_use_.assign(graph.values.size(), -1);
-        std::vector<int> readers(graph.values.size(), 0);
-        for (size_t i = 0; i < n_nodes; ++i)
-            for (int v : graph.nodes[i].inputs) {
-                last_use_[static_cast<size_t>(v)] = static_cast<int>(i);
-                ++readers[static_cast<size_t>(v)];
-            }
-        for (int v : graph.outputs) {
-            last_use_[static_cast<size_t>(v)] = static_cast<int>(n_nodes);
-            ++readers[static_cast<size_t>(v)];
-        }
-        fused_activation_.assign(n_nodes, -1);
-        for (size_t i = 0; i < n_nodes; ++i) {
-            const Node& act = graph.nodes[i];
-            if (act.op != OpType::Relu && act.op != OpType::Clip) continue;
-            const int x = act.inputs[0];
-            if (readers[static_cast<size_t>(x)] != 1) continue;
-            for (size_t p = 0; p < i; ++p)
-                if (graph.nodes[p].output == x && is_mvm_layer(graph.nodes[p].op)) fused_activation_[p] = static_cast<int>(i);
-        }
+        schedule_ = schedule_graph(graph);  // the CPU backend's analysis, shared
         // Column workspace: a quarter of what is free after the weights, at most 1 GiB.
         const auto [free_bytes, total_bytes] = cuda::device_memory_info();
         (void)total_bytes;
@@ -179,8 +158,7 @@ private:
     bool programmed_ = false;
     uint64_t samples_done_ = 0;
     MvmObserver* observer_ = nullptr;
-    std::vector<int> last_use_;
-    std::vector<int> fused_activation_;
+    GraphSchedule schedule_;  // when values are freed, which activations are fused
     cuda::BufferPool pool_;
     cuda::Workspace workspace_;
     cuda::PinnedBuffer staging_;
@@ -217,7 +195,7 @@ private:
             peak = std::max(peak, now + extra);
             for (int id : node.inputs) {
                 const auto k = static_cast<size_t>(id);
-                if (last_use_[k] == static_cast<int>(i) && live[k] && !g.value(id).is_constant) {
+                if (schedule_.last_use[k] == static_cast<int>(i) && live[k] && !g.value(id).is_constant) {
                     live[k] = false;
                     now -= bytes(shapes[k]);
                 }
@@ -288,7 +266,7 @@ private:
         };
         auto release_input = [&](int id, size_t node_index) {
             const auto k = static_cast<size_t>(id);
-            if (last_use_[k] != static_cast<int>(node_index) || keep[k] || g.value(id).is_constant) return;
+            if (schedule_.last_use[k] != static_cast<int>(node_index) || keep[k] || g.value(id).is_constant) return;
             release(live[k]);
         };
         std::vector<bool> done(g.nodes.size(), false);
@@ -300,7 +278,7 @@ private:
                 std::vector<Shape> shapes;
                 for (int id : node.inputs) shapes.push_back(get(id).shape);
                 const Shape out_shape = infer_shape(node, shapes, g.import_batch);
-                const int act = fused_activation_[i];
+                const int act = schedule_.fused_activation[i];
                 if (act >= 0 && !keep[static_cast<size_t>(node.output)]) {
                     const Node& a = g.nodes[static_cast<size_t>(act)];
                     cuda::Epilogue ep;
@@ -315,7 +293,7 @@ private:
                 }
                 const int in0 = node.inputs.empty() ? -1 : node.inputs[0];
                 if ((node.op == OpType::Flatten || node.op == OpType::Reshape) && in0 >= 0 &&
-                    last_use_[static_cast<size_t>(in0)] == static_cast<int>(i) && !keep[static_cast<size_t>(in0)] &&
+                    schedule_.last_use[static_cast<size_t>(in0)] == static_cast<int>(i) && !keep[static_cast<size_t>(in0)] &&
                     !g.value(in0).is_constant) {
                     DeviceTensor moved = std::move(live[static_cast<size_t>(in0)]);  // same data, new shape
                     live[static_cast<size_t>(in0)] = DeviceTensor();
