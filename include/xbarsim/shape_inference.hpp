@@ -24,6 +24,14 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& inputs, int64_t im
 // Numpy broadcasting of two shapes; throws Error naming `node_name` when incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& node_name);
 
+// A numpy-style MatMul of operands shaped `a` and `b` (vectors promoted, batch dimensions
+// broadcast): the matrix sizes, and for output matrix i the index of its A and B matrices.
+struct MatMulLayout {
+    int64_t m = 0, k = 0, n = 0;
+    std::vector<std::pair<int64_t, int64_t>> operands;  // per output matrix: (A matrix, B matrix)
+};
+MatMulLayout matmul_layout(const Shape& a, const Shape& b);
+
 // Normalizes a possibly negative axis against `rank`; throws naming the node when out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const std::string& node_name);
 

@@ -251,4 +251,33 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     fail(node, "no shape rule");
 }
 
+MatMulLayout matmul_layout(const Shape& a, const Shape& b) {
+    Shape sa = a, sb = b;
+    if (sa.size() == 1) sa.insert(sa.begin(), 1);
+    if (sb.size() == 1) sb.push_back(1);
+    MatMulLayout l;
+    l.m = sa[sa.size() - 2];
+    l.k = sa.back();
+    l.n = sb.back();
+    Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+    const Shape batch = broadcast_shapes(ba, bb, "MatMul");
+    const size_t rank = batch.size();
+    ba.insert(ba.begin(), rank - ba.size(), 1);
+    bb.insert(bb.begin(), rank - bb.size(), 1);
+    const int64_t count = numel(batch);
+    for (int64_t i = 0; i < count; ++i) {
+        int64_t rem = i, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
+        for (size_t d = rank; d-- > 0;) {
+            const int64_t idx = rem % batch[d];
+            rem /= batch[d];
+            off_a += (ba[d] == 1 ? 0 : idx) * stride_a;
+            off_b += (bb[d] == 1 ? 0 : idx) * stride_b;
+            stride_a *= ba[d];
+            stride_b *= bb[d];
+        }
+        l.operands.emplace_back(off_a, off_b);
+    }
+    return l;
+}
+
 }  // namespace xbarsim

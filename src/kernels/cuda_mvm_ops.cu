@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cuda_check.cuh"
+#include "xbarsim/shape_inference.hpp"
 
 namespace xbarsim::cuda {
 
@@ -123,29 +124,11 @@ void linear(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, co
 }
 
 void matmul(const Context& ctx, const DeviceTensor& a, const DeviceTensor& b, DeviceTensor& out) {
-    // Promote vectors as numpy does, then broadcast the batch dimensions (as cpu::matmul).
-    Shape sa = a.shape, sb = b.shape;
-    if (sa.size() == 1) sa.insert(sa.begin(), 1);
-    if (sb.size() == 1) sb.push_back(1);
-    const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
-    Shape ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
-    const Shape batch = broadcast_shapes(ba, bb, "MatMul");
-    const size_t rank = batch.size();
-    ba.insert(ba.begin(), rank - ba.size(), 1);
-    bb.insert(bb.begin(), rank - bb.size(), 1);
-    const int64_t count = numel(batch);
-    for (int64_t i = 0; i < count; ++i) {
-        int64_t rem = i, off_a = 0, off_b = 0, stride_a = 1, stride_b = 1;
-        for (size_t d = rank; d-- > 0;) {
-            const int64_t idx = rem % batch[d];
-            rem /= batch[d];
-            off_a += (ba[d] == 1 ? 0 : idx) * stride_a;
-            off_b += (bb[d] == 1 ? 0 : idx) * stride_b;
-            stride_a *= ba[d];
-            stride_b *= bb[d];
-        }
-        sgemm(ctx, false, false, m, n, k, 1.0f, a.data + off_a * m * k, k, b.data + off_b * k * n, n, 0.0f,
-              out.data + i * m * n, n);
+    const MatMulLayout l = matmul_layout(a.shape, b.shape);  // the same broadcasting as cpu::matmul
+    for (size_t i = 0; i < l.operands.size(); ++i) {
+        const auto [ia, ib] = l.operands[i];
+        sgemm(ctx, false, false, l.m, l.n, l.k, 1.0f, a.data + ia * l.m * l.k, l.k, b.data + ib * l.k * l.n, l.n, 0.0f,
+              out.data + static_cast<int64_t>(i) * l.m * l.n, l.n);
     }
 }
 
