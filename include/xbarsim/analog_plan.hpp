@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "xbarsim/analog/analog_matrix.hpp"
 #include "xbarsim/analog_config.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/dataset.hpp"
@@ -29,6 +30,18 @@ struct AnalogLayerPlan {
     std::vector<float> adc_column_range;  // adc.per_column: [slice][group][column], else empty
     bool calibrated = false;
 };
+
+// What the arrays of a layer are given, the same for both backends and for calibration.
+analog::MatrixMapping layer_mapping(const AnalogLayerPlan& l);  // the config's, with its read-noise mode
+analog::InputSpec layer_input(const AnalogLayerPlan& l);        // the DAC, with the calibrated range
+// True where no array output can be negative: offset cells without a reference column, or one
+// polarity of a separately digitized pair, driven by non-negative inputs.
+bool layer_outputs_nonnegative(const AnalogLayerPlan& l);
+// The ADC with its per-slice ranges: an asymmetric ADC spans [0, range] where outputs cannot be
+// negative, [-range, range] otherwise.
+analog::AdcSpec layer_adc(const AnalogLayerPlan& l);
+// The ADC of Conv group `group`: layer_adc, plus that group's per-column ranges when there are any.
+analog::AdcSpec layer_group_adc(const AnalogLayerPlan& l, int64_t group);
 
 struct AnalogPlan {
     std::vector<AnalogLayerPlan> layers;  // analog layers only, in graph order

@@ -28,6 +28,54 @@ const AnalogLayerPlan* AnalogPlan::find(size_t node) const {
     return nullptr;
 }
 
+analog::MatrixMapping layer_mapping(const AnalogLayerPlan& l) {
+    analog::MatrixMapping m = l.config.mapping;
+    m.per_cell_read_noise = l.config.read_noise_mode == ReadNoiseMode::PerCell;
+    return m;
+}
+
+analog::InputSpec layer_input(const AnalogLayerPlan& l) {
+    analog::InputSpec in;
+    in.bits = l.config.input_bits;
+    in.range = l.input_range;
+    in.is_signed = l.input_signed;
+    in.slice_bits = l.config.input_slice_bits;
+    in.analog_accumulation = l.config.input_analog_accumulation;
+    return in;
+}
+
+bool layer_outputs_nonnegative(const AnalogLayerPlan& l) {
+    const auto& m = l.config.mapping;
+    return !l.input_signed && ((m.mapping == analog::Mapping::Offset && !m.reference_column) || m.separate_differential);
+}
+
+analog::AdcSpec layer_adc(const AnalogLayerPlan& l) {
+    analog::AdcSpec a;
+    a.bits = l.config.adc_bits;
+    a.symmetric = l.config.adc_symmetric;
+    a.stochastic = l.config.stochastic_rounding;
+    a.hi = l.adc_range;
+    if (!a.symmetric)
+        for (float h : l.adc_range) a.lo.push_back(layer_outputs_nonnegative(l) ? 0.0f : -h);
+    return a;
+}
+
+analog::AdcSpec layer_group_adc(const AnalogLayerPlan& l, int64_t group) {
+    analog::AdcSpec a = layer_adc(l);
+    if (l.adc_column_range.empty()) return a;
+    // adc_column_range is [slice][group][column]: this group's columns of every slice.
+    const auto cols = static_cast<size_t>(l.cols), groups = static_cast<size_t>(l.groups);
+    if (l.adc_column_range.size() != static_cast<size_t>(l.slices) * groups * cols)
+        throw Error("analog layer '" + l.name + "': per-column ADC ranges need one value per slice and output column");
+    for (size_t s = 0; s < static_cast<size_t>(l.slices); ++s) {
+        const float* r = l.adc_column_range.data() + (s * groups + static_cast<size_t>(group)) * cols;
+        a.column_hi.insert(a.column_hi.end(), r, r + cols);
+    }
+    if (!a.symmetric)
+        for (float h : a.column_hi) a.column_lo.push_back(layer_outputs_nonnegative(l) ? 0.0f : -h);
+    return a;
+}
+
 namespace {
 
 int slices_used(const AnalogLayerConfig& c) { return c.mapping.weight_bits > 0 ? c.mapping.slices : 1; }
@@ -125,12 +173,7 @@ public:
         auto it = layers_.find(node);
         if (it == layers_.end()) return;
         auto& e = it->second;
-        analog::InputSpec in;
-        in.bits = e.plan->config.input_bits;
-        in.slice_bits = e.plan->config.input_slice_bits;
-        in.analog_accumulation = e.plan->config.input_analog_accumulation;
-        in.range = e.plan->input_range;
-        in.is_signed = e.plan->input_signed;
+        const analog::InputSpec in = layer_input(*e.plan);
         out_.resize(static_cast<size_t>(e.plan->cols * m));
         const auto cols_per_group = e.plan->cols;
         e.matrices[static_cast<size_t>(group)].mvm(
@@ -171,10 +214,8 @@ double calibrated_range(const StreamingHistogram& h, const RangeSpec& spec, doub
 double adc_levels(const AnalogLayerPlan& l) {
     const int b = l.config.adc_bits;
     if (l.config.adc_symmetric) return analog::signed_max_level(b);
-    const auto& m = l.config.mapping;
-    const bool nonneg = !l.input_signed && ((m.mapping == analog::Mapping::Offset && !m.reference_column) || m.separate_differential);
     const double top = analog::unsigned_max_level(b);
-    return nonneg ? top : top / 2.0;
+    return layer_outputs_nonnegative(l) ? top : top / 2.0;
 }
 
 void run_pass(const Graph& graph, Dataset& dataset, const PreprocessSpec& preprocess, const CalibrationOptions& o,

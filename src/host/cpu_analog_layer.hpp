@@ -18,13 +18,9 @@ public:
     const float* transform_input(const Tensor& x) override;  // the DAC
 
 private:
-    // The ADC of one Conv group: the layer's per-slice ranges, or that group's per-column ranges.
-    analog::AdcSpec group_adc(int64_t group, bool nonnegative) const;
-
     const AnalogLayerPlan& plan_;
     std::vector<analog::AnalogMatrix> matrices_;
     analog::InputSpec input_;
-    analog::AdcSpec adc_;
     std::vector<analog::AdcSpec> group_adcs_;  // per Conv group
     std::vector<float> quantized_;  // the layer input after the DAC
 };

@@ -196,8 +196,7 @@ void upload(DeviceArray<T>& dst, const std::vector<T>& src, const char* what) {
 AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : plan_(plan) {
     if (!plan.calibrated)
         throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
-    map_ = plan.config.mapping;
-    map_.per_cell_read_noise = plan.config.read_noise_mode == ReadNoiseMode::PerCell;
+    map_ = layer_mapping(plan);
     // Options of the CPU model the GPU layer does not implement yet: refuse rather than differ.
     if (map_.reference_column)
         throw Error("analog layer '" + plan.name + "': offset reference columns (mapping.reference_column) are not implemented "
@@ -207,19 +206,8 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
                     "backend yet; use --backend cpu");
     n_ = plan.cols;
     k_ = plan.rows;
-    input_.bits = plan.config.input_bits;
-    input_.range = plan.input_range;
-    input_.is_signed = plan.input_signed;
-    input_.slice_bits = plan.config.input_slice_bits;
-    adc_.bits = plan.config.adc_bits;
-    adc_.symmetric = plan.config.adc_symmetric;
-    adc_.stochastic = plan.config.stochastic_rounding;
-    adc_.hi = plan.adc_range;
-    // As cpu::AnalogLayer: an asymmetric ADC spans [0, range] where outputs cannot be negative.
-    const bool nonneg = !plan.input_signed && ((map_.mapping == analog::Mapping::Offset && !map_.reference_column) ||
-                                               map_.separate_differential);
-    if (!adc_.symmetric)
-        for (float h : plan.adc_range) adc_.lo.push_back(nonneg ? 0.0f : -h);
+    input_ = layer_input(plan);
+    adc_ = layer_adc(plan);
     stored_polarities_ = map_.mapping == analog::Mapping::Differential && map_.separate_differential ? 2 : 1;
 
     // The host AnalogMatrix is the one definition of the mapping (weight scales, quantization,
@@ -243,19 +231,9 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         m.var.resize(static_cast<size_t>(slices_));
         for (int s = 0; s < slices_; ++s) upload(m.targets[static_cast<size_t>(s)], host.targets(s), "analog cell targets");
         if (!plan.adc_column_range.empty()) {
-            // Per-column ranges: this group's columns of every slice ([slice][group][column] in the plan).
-            const auto cols = static_cast<size_t>(n_), groups = static_cast<size_t>(plan.groups);
-            if (plan.adc_column_range.size() != static_cast<size_t>(slices_) * groups * cols)
-                throw Error("analog mvm: per-column ADC ranges need one value per slice and output column");
-            std::vector<float> hi, lo;
-            for (size_t s = 0; s < static_cast<size_t>(slices_); ++s) {
-                const float* r = plan.adc_column_range.data() + (s * groups + static_cast<size_t>(grp)) * cols;
-                hi.insert(hi.end(), r, r + cols);
-            }
-            if (!adc_.symmetric)
-                for (float h : hi) lo.push_back(nonneg ? 0.0f : -h);
-            upload(m.column_hi, hi, "per-column ADC ranges");
-            if (!lo.empty()) upload(m.column_lo, lo, "per-column ADC ranges");
+            const analog::AdcSpec group_adc = layer_group_adc(plan, grp);
+            upload(m.column_hi, group_adc.column_hi, "per-column ADC ranges");
+            if (!group_adc.column_lo.empty()) upload(m.column_lo, group_adc.column_lo, "per-column ADC ranges");
         }
     }
     if (adc_.bits > 0 && plan.adc_column_range.empty() &&
