@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "graph_builder.hpp"
 #include "test_util.hpp"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
@@ -27,48 +28,7 @@ bool have_gpu() { return !cuda_status().devices.empty(); }
 // input [2, 24, 7, 7] -> Conv(16, 3x3, pad 1, groups 2; K = 108 per group) -> Relu -> Flatten ->
 // Linear(10; K = 784). With 40-row, 5-column arrays both layers span several row and column blocks.
 Graph small_network() {
-    std::mt19937 rng(77);
-    std::normal_distribution<float> d(0.0f, 0.3f);
-    Graph g;
-    auto value = [&](const std::string& name, Shape s, bool constant) {
-        Value v;
-        v.name = name;
-        v.shape = s;
-        if (constant) {
-            v.is_constant = true;
-            v.data = Tensor(s);
-            for (auto& x : v.data.data) x = d(rng);
-        }
-        g.values.push_back(v);
-        return static_cast<int>(g.values.size()) - 1;
-    };
-    auto node = [&](OpType op, std::vector<int> in, NodeAttrs a, const std::string& name) {
-        Node n;
-        n.op = op;
-        n.name = name;
-        n.onnx_op = op_name(op);
-        n.inputs = in;
-        n.attrs = a;
-        std::vector<Shape> shapes;
-        for (int id : in) shapes.push_back(g.value(id).shape);
-        n.output = value(name + "_out", infer_shape(n, shapes, 2), false);
-        g.nodes.push_back(n);
-        return n.output;
-    };
-    g.inputs.push_back(value("x", {2, 24, 7, 7}, false));
-    g.import_batch = 2;
-    NodeAttrs conv;
-    conv.kernel = {3, 3};
-    conv.pads = {1, 1, 1, 1};
-    conv.group = 2;
-    int y = node(OpType::Conv, {g.inputs[0], value("w1", {16, 12, 3, 3}, true), value("b1", {16}, true)}, conv, "conv");
-    y = node(OpType::Relu, {y}, {}, "relu");
-    NodeAttrs flat;
-    flat.axis = 1;
-    y = node(OpType::Flatten, {y}, flat, "flatten");
-    y = node(OpType::Linear, {y, value("w2", {10, 784}, true), value("b2", {10}, true)}, {}, "fc");
-    g.outputs.push_back(y);
-    return g;
+    return GraphBuilder({2, 24, 7, 7}).conv(16, 3, 2, "conv", true).relu("relu").flatten("flatten").linear(10, "fc", true).build();
 }
 
 Config config_from_yaml(const std::string& yaml) {
