@@ -2,8 +2,11 @@
 // a time (a fresh algorithm seeded with (seed, generation) each time, so a run resumed from a
 // checkpoint continues exactly as an uninterrupted one); every distinct genome is evaluated once
 // (cached), duplicates in a population are replaced by fresh random genomes, and each generation
-// ends with the output files rewritten and a checkpoint.
+// ends with the output files rewritten and a checkpoint. New candidates are evaluated in batches
+// (NSGA-II's offspring through a pagmo batch fitness evaluator), so that the evaluator can run a
+// population's candidates concurrently.
 #include <pagmo/algorithms/nsga2.hpp>
+#include <pagmo/bfe.hpp>
 #include <pagmo/population.hpp>
 #include <pagmo/problem.hpp>
 #include <pagmo/utils/hypervolume.hpp>
@@ -19,6 +22,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
@@ -35,6 +39,26 @@ const char* objective_name(Objective o) {
         case Objective::Edap: return "edap";
     }
     return "?";
+}
+
+Evaluation failed_evaluation(std::string reason) {
+    Evaluation e;
+    e.ok = false;
+    e.reason = std::move(reason);
+    return e;
+}
+
+std::vector<Evaluation> Evaluator::evaluate_batch(const std::vector<Genome>& genomes) {
+    std::vector<Evaluation> out;
+    out.reserve(genomes.size());
+    for (const Genome& g : genomes) {
+        try {
+            out.push_back(evaluate(g));
+        } catch (const std::exception& e) {
+            out.push_back(failed_evaluation(e.what()));
+        }
+    }
+    return out;
 }
 
 Objective parse_objective(const std::string& n) {
@@ -124,46 +148,37 @@ std::vector<size_t> non_dominated(const std::vector<std::vector<double>>& pts) {
 
 namespace {
 
-// Owns the cache and the output files; pagmo calls fitness() through PagmoProblem.
+// Owns the cache and the output files; pagmo asks for fitness through PagmoProblem (one genome)
+// and BatchFitness (a generation's offspring).
 class Driver {
 public:
     Driver(const SearchProblem& p, Evaluator& e, const SearchOptions& o) : p_(p), eval_(e), o_(o) {}
 
-    const Candidate& candidate(const Genome& g) {
-        auto it = index_.find(g);
-        if (it != index_.end()) return result_.evaluated[static_cast<size_t>(it->second)];
-        Candidate c;
-        c.id = static_cast<int>(result_.evaluated.size());
-        c.generation = generation_;
-        c.genome = g;
-        try {
-            c.eval = eval_.evaluate(g);
-        } catch (const std::exception& e) {
-            c.eval = Evaluation{};
-            c.eval.ok = false;
-            c.eval.reason = e.what();
-        }
-        std::string reason;
-        const double v = violation(p_, c.eval, result_.evaluated.empty() ? nullptr : &baseline(), &reason);
-        c.feasible = c.eval.ok && v == 0;
-        if (c.eval.ok) c.eval.reason = reason;
-        index_[g] = c.id;
-        result_.evaluated.push_back(c);
-        return result_.evaluated.back();
+    // The objective vectors of `genomes`, evaluating together those not cached yet.
+    std::vector<std::vector<double>> fitness_batch(const std::vector<Genome>& genomes) {
+        evaluate_new(genomes);
+        std::vector<std::vector<double>> f;
+        f.reserve(genomes.size());
+        for (const Genome& g : genomes) f.push_back(objective_vector(p_, cached(g), baseline()));
+        return f;
     }
-
-    std::vector<double> fitness(const Genome& g) { return objective_vector(p_, candidate(g), baseline()); }
+    std::vector<double> fitness(const Genome& g) { return fitness_batch({g}).front(); }
     const Evaluation& baseline() const { return result_.evaluated[static_cast<size_t>(result_.baseline_id)].eval; }
 
     SearchResult run();
 
 private:
+    const Candidate& cached(const Genome& g) const { return result_.evaluated[static_cast<size_t>(index_.at(g))]; }
+    void evaluate_new(const std::vector<Genome>& genomes);
+    std::vector<Evaluation> evaluate_guarded(const std::vector<Genome>& genomes);
+    void record(const Genome& g, const Evaluation& e);
     Genome random_genome(std::mt19937_64& rng) const {
         Genome g;
         for (const auto& gene : p_.genes)
             g.push_back(static_cast<int>(std::uniform_int_distribution<size_t>(0, gene.choices.size() - 1)(rng)));
         return g;
     }
+    std::vector<Genome> initial_genomes() const;
     void replace_duplicates(pagmo::population& pop, uint64_t salt);
     double hypervolume(const pagmo::population& pop) const;
     void write_outputs() const;
@@ -187,6 +202,47 @@ Genome to_genome(const pagmo::vector_double& x) {
 
 pagmo::vector_double to_x(const Genome& g) { return pagmo::vector_double(g.begin(), g.end()); }
 
+// Evaluates the genomes of a batch that are not cached yet, together. Their ids follow the order
+// the batch lists them (first occurrence): the same ids one-at-a-time evaluation gave, whatever
+// the evaluator does inside the batch, so the outputs and --resume stay reproducible.
+void Driver::evaluate_new(const std::vector<Genome>& genomes) {
+    std::vector<Genome> fresh;
+    std::set<Genome> listed;
+    for (const Genome& g : genomes)
+        if (!index_.count(g) && listed.insert(g).second) fresh.push_back(g);
+    if (fresh.empty()) return;
+    const std::vector<Evaluation> evals = evaluate_guarded(fresh);
+    if (evals.size() != fresh.size())
+        throw Error("search: the evaluator returned " + std::to_string(evals.size()) + " evaluations for " + std::to_string(fresh.size()) +
+                    " candidates");
+    for (size_t i = 0; i < fresh.size(); ++i) record(fresh[i], evals[i]);
+}
+
+// A batch that throws as a whole (an evaluator that does not catch per candidate) fails each of
+// its candidates with the message, as one candidate's exception does; the search goes on.
+std::vector<Evaluation> Driver::evaluate_guarded(const std::vector<Genome>& genomes) {
+    try {
+        return eval_.evaluate_batch(genomes);
+    } catch (const std::exception& e) {
+        return std::vector<Evaluation>(genomes.size(), failed_evaluation(e.what()));
+    }
+}
+
+void Driver::record(const Genome& g, const Evaluation& e) {
+    Candidate c;
+    c.id = static_cast<int>(result_.evaluated.size());
+    c.generation = generation_;
+    c.genome = g;
+    c.eval = e;
+    std::string reason;
+    // The first candidate is the baseline itself: nothing to compare it with yet.
+    const double v = violation(p_, c.eval, result_.evaluated.empty() ? nullptr : &baseline(), &reason);
+    c.feasible = c.eval.ok && v == 0;
+    if (c.eval.ok) c.eval.reason = reason;
+    index_[g] = c.id;
+    result_.evaluated.push_back(std::move(c));
+}
+
 // pagmo's user-defined problem: integer genes in [0, choices - 1], the objectives minimized.
 struct PagmoProblem {
     Driver* driver = nullptr;
@@ -201,17 +257,55 @@ struct PagmoProblem {
     std::string get_name() const { return "xbarsim co-search"; }
 };
 
+// pagmo's user-defined batch fitness evaluator: NSGA-II hands it all offspring of a generation
+// (decision vectors concatenated) and takes their fitnesses back concatenated in the same order.
+// It draws the same random numbers with or without it, so the offspring are the same either way.
+struct BatchFitness {
+    Driver* driver = nullptr;
+    pagmo::vector_double operator()(const pagmo::problem& prob, const pagmo::vector_double& dvs) const {
+        const size_t nx = prob.get_nx();
+        std::vector<Genome> genomes;
+        for (auto it = dvs.begin(); dvs.end() - it >= static_cast<std::ptrdiff_t>(nx); it += static_cast<std::ptrdiff_t>(nx))
+            genomes.push_back(to_genome(pagmo::vector_double(it, it + static_cast<std::ptrdiff_t>(nx))));
+        pagmo::vector_double out;
+        for (const auto& f : driver->fitness_batch(genomes)) out.insert(out.end(), f.begin(), f.end());
+        return out;
+    }
+    std::string get_name() const { return "xbarsim batch evaluation"; }
+};
+
+// The initial population: the baseline, then distinct random genomes (the baseline again where a
+// tiny space has too few).
+std::vector<Genome> Driver::initial_genomes() const {
+    const size_t n = static_cast<size_t>(o_.population);
+    std::vector<Genome> out{p_.baseline};
+    std::mt19937_64 rng(o_.seed);
+    std::set<Genome> seen{p_.baseline};
+    for (int tries = 0; out.size() < n && tries < 100 * o_.population; ++tries) {
+        Genome g = random_genome(rng);
+        if (seen.insert(g).second) out.push_back(std::move(g));
+    }
+    out.resize(std::max(out.size(), n), p_.baseline);
+    return out;
+}
+
 void Driver::replace_duplicates(pagmo::population& pop, uint64_t salt) {
     std::mt19937_64 rng(o_.seed * 0x9E3779B97F4A7C15ull + salt);
     std::set<Genome> seen;
+    std::vector<size_t> slots;
+    std::vector<Genome> replacements;
     for (size_t i = 0; i < pop.size(); ++i) {
         Genome g = to_genome(pop.get_x()[i]);
         if (seen.insert(g).second) continue;
         // A duplicate: a fresh genome not yet in the population (bounded tries for tiny spaces).
         for (int tries = 0; tries < 64 && seen.count(g); ++tries) g = random_genome(rng);
         seen.insert(g);
-        pop.set_xf(i, to_x(g), fitness(g));
+        slots.push_back(i);
+        replacements.push_back(g);
     }
+    // The choice of replacements does not depend on their fitness: evaluate them as one batch.
+    const auto f = fitness_batch(replacements);
+    for (size_t k = 0; k < slots.size(); ++k) pop.set_xf(slots[k], to_x(replacements[k]), f[k]);
 }
 
 double Driver::hypervolume(const pagmo::population& pop) const {
@@ -374,18 +468,13 @@ SearchResult Driver::run() {
     const bool resumed = o_.resume && load_checkpoint(pop);
     if (o_.resume && !resumed && o_.progress) std::printf("search: no checkpoint in %s, starting afresh\n", o_.out_dir.c_str());
     if (!resumed) {
-        // Generation 0: the baseline first (objectives are normalized by it), then random genomes.
-        candidate(p_.baseline);
+        // Generation 0: the baseline first and alone (objectives are normalized by it), then the
+        // random genomes as one batch.
+        evaluate_new({p_.baseline});
         result_.baseline_id = 0;
-        std::mt19937_64 rng(o_.seed);
-        std::set<Genome> seen{p_.baseline};
-        pop.push_back(to_x(p_.baseline), fitness(p_.baseline));
-        for (int tries = 0; static_cast<int>(pop.size()) < o_.population && tries < 100 * o_.population; ++tries) {
-            const Genome g = random_genome(rng);
-            if (!seen.insert(g).second) continue;
-            pop.push_back(to_x(g), fitness(g));
-        }
-        while (static_cast<int>(pop.size()) < o_.population) pop.push_back(to_x(p_.baseline), fitness(p_.baseline));  // tiny spaces
+        const std::vector<Genome> initial = initial_genomes();
+        const auto f = fitness_batch(initial);
+        for (size_t i = 0; i < initial.size(); ++i) pop.push_back(to_x(initial[i]), f[i]);
         result_.hypervolume.push_back(hypervolume(pop));
         result_.evaluated_by_generation.push_back(static_cast<int64_t>(result_.evaluated.size()));
     }
@@ -414,7 +503,9 @@ SearchResult Driver::run() {
     while (generation_ < o_.generations) {
         ++generation_;
         // One generation per call, seeded by (seed, generation): the same from a checkpoint.
-        pagmo::algorithm algo{pagmo::nsga2(1u, 0.9, 10.0, m, 20.0, static_cast<unsigned>(o_.seed * 1000003u + static_cast<uint64_t>(generation_)))};
+        pagmo::nsga2 nsga2(1u, 0.9, 10.0, m, 20.0, static_cast<unsigned>(o_.seed * 1000003u + static_cast<uint64_t>(generation_)));
+        nsga2.set_bfe(pagmo::bfe{BatchFitness{this}});
+        pagmo::algorithm algo{nsga2};
         pop = algo.evolve(pop);
         replace_duplicates(pop, static_cast<uint64_t>(generation_));
         result_.hypervolume.push_back(hypervolume(pop));

@@ -31,10 +31,18 @@ struct Evaluation {
     double energy_uj = 0, latency_us = 0, area_mm2 = 0, edap = 0, tops_per_w = 0, tops_per_mm2 = 0;
 };
 
+// An evaluation that failed: infeasible, with `reason` saying why.
+Evaluation failed_evaluation(std::string reason);
+
 class Evaluator {
 public:
     virtual ~Evaluator() = default;
     virtual Evaluation evaluate(const Genome& genome) = 0;
+    // One evaluation per genome, in order. The driver hands over a population's new candidates
+    // together so that an evaluator can measure them concurrently. A candidate that fails must
+    // come back as failed_evaluation(reason) without failing the others; the default evaluates
+    // one after another and records each exception so.
+    virtual std::vector<Evaluation> evaluate_batch(const std::vector<Genome>& genomes);
 };
 
 struct Constraints {
@@ -78,8 +86,11 @@ struct SearchResult {
 };
 
 // Runs (or resumes) the search; writes evaluated.csv, pareto.csv, hypervolume.csv and
-// checkpoint.json into options.out_dir (created if missing). Evaluations that throw are recorded
-// as infeasible with their message.
+// checkpoint.json into options.out_dir (created if missing). The candidates are evaluated in
+// batches (the initial population after the baseline, each generation's offspring, the
+// replacements of duplicates); ids follow the order a batch lists its new genomes, so the
+// outputs do not depend on how an evaluator schedules a batch. Evaluations that throw are
+// recorded as infeasible with their message.
 SearchResult run_search(const SearchProblem& problem, Evaluator& evaluator, const SearchOptions& options);
 
 // The objective vector the search minimizes: accuracy as error (1 - accuracy), costs as ratios to
