@@ -1,8 +1,14 @@
 // Fitness of a co-search candidate: top-1 accuracy from the simulator on a fixed subset of the
 // fitness dataset (every candidate sees the same images and the same seeds, so differences are
 // the design's, not the noise draws'), and area, energy, latency from the cost model on the same
-// analog plan. Networks, datasets and technology files are loaded once.
+// analog plan. Networks, datasets and technology files are loaded once. A batch of candidates is
+// prepared one after another and then measured concurrently, each candidate on its own backend
+// (on a GPU each has its own stream, so candidates overlap on the device).
+#include <atomic>
 #include <map>
+#include <optional>
+#include <system_error>
+#include <thread>
 
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
@@ -15,16 +21,37 @@
 
 namespace xbarsim::search {
 
+namespace {
+
+// One candidate ready to measure: all a worker thread reads. The Config stays behind (its YAML
+// nodes share storage between copies, so threads must not touch them).
+struct Prepared {
+    const Graph* graph = nullptr;
+    AnalogPlan plan;
+    cost::CostConfig cost;
+    const cost::TechParams* tech = nullptr;
+};
+
+// The CPU backend already spreads one candidate over every core; a GPU has room for several
+// candidates in flight, each on its own stream.
+int default_workers(const std::string& backend) { return make_backend(backend)->name() == "cuda" ? 4 : 1; }
+
+}  // namespace
+
 struct SimulatorEvaluator::Impl {
     const SearchSpace& space;
+    std::string data_dir;
+    int workers = 1;
     std::unique_ptr<Dataset> data, calibration;
+    std::vector<std::unique_ptr<Dataset>> readers;  // the fitness dataset for workers 1, 2, ... (0 reads `data`)
     std::map<std::string, Graph> graphs;
     std::map<std::string, cost::TechParams> techs;
     // Calibrated ranges by what they depend on (see calibration_key): candidates that differ only
     // in ADC family, ADC bits (percentile ranges), column sharing, device or technology share them.
     std::map<std::string, AnalogPlan> calibrations;
 
-    Impl(const SearchSpace& s, const std::string& dir) : space(s) {
+    Impl(const SearchSpace& s, const std::string& dir) : space(s), data_dir(dir) {
+        workers = s.fitness.workers > 0 ? static_cast<int>(s.fitness.workers) : default_workers(s.fitness.backend);
         data = open_dataset(dir);
         // Ranges come from fitness.calibration_data, else the dataset's `calibration:` entry, else
         // the fitness images themselves (they are training images, never the reported test set).
@@ -97,7 +124,76 @@ struct SimulatorEvaluator::Impl {
         return p;
     }
 
-    std::vector<double> top1(const Graph& g, const AnalogPlan& p, Dataset& d, int64_t images, int64_t trials) {
+    // Everything of a candidate that uses the caches (networks, calibrations, technologies).
+    Prepared prepare(const Genome& genome) {
+        const std::string model = design_model(space, genome);
+        Prepared p;
+        p.graph = &graph(model);
+        const Config c = design_config(space, genome, *p.graph);
+        p.plan = plan(model, *p.graph, c);
+        p.cost = c.cost;
+        p.tech = &tech(c);
+        return p;
+    }
+
+    // Accuracy and cost of a prepared candidate; reads only `p`, `space` and `d`, so that
+    // candidates with their own reader can be measured at once.
+    Evaluation measure(const Prepared& p, Dataset& d) const {
+        Evaluation e;
+        const auto acc = top1(*p.graph, p.plan, d, std::min(space.fitness.images, d.size()), space.fitness.trials);
+        for (double a : acc) e.accuracy += a / static_cast<double>(acc.size());
+        const cost::CostReport r = cost::estimate_cost(*p.graph, p.plan, p.cost, *p.tech);
+        e.energy_uj = r.energy_uj();
+        e.latency_us = r.latency_ns / 1000.0;
+        e.area_mm2 = r.area_mm2();
+        e.edap = r.edap();
+        e.tops_per_w = r.tops_per_w();
+        e.tops_per_mm2 = r.tops_per_mm2();
+        return e;
+    }
+
+    // Worker t's reader of the fitness dataset: a Dataset is one reader at a time.
+    Dataset& reader(size_t t) {
+        if (t == 0) return *data;
+        while (readers.size() < t) readers.push_back(open_dataset(data_dir));
+        return *readers[t - 1];
+    }
+
+    // Measures the prepared candidates (empty = failed already) into `out` on up to `workers`
+    // threads, this one included. Each takes the next candidate in turn; a result does not
+    // depend on which thread measured it.
+    void measure_all(const std::vector<std::optional<Prepared>>& jobs, std::vector<Evaluation>& out) {
+        std::vector<size_t> todo;
+        for (size_t i = 0; i < jobs.size(); ++i)
+            if (jobs[i]) todo.push_back(i);
+        const size_t threads = std::min(static_cast<size_t>(workers), todo.size());
+        std::vector<Dataset*> readers_of(threads);
+        for (size_t t = 0; t < threads; ++t) readers_of[t] = &reader(t);  // opened before any thread starts
+        std::atomic<size_t> next{0};
+        auto work = [&](Dataset* d) {
+            for (size_t k = next++; k < todo.size(); k = next++) {
+                const size_t i = todo[k];
+                try {
+                    out[i] = measure(*jobs[i], *d);
+                } catch (const std::exception& e) {
+                    out[i] = failed_evaluation(e.what());
+                } catch (...) {  // nothing may escape a thread
+                    out[i] = failed_evaluation("unknown error");
+                }
+            }
+        };
+        std::vector<std::jthread> pool;  // joined when this returns
+        for (size_t t = 1; t < threads; ++t) {
+            try {
+                pool.emplace_back(work, readers_of[t]);
+            } catch (const std::system_error&) {
+                break;  // no more threads to be had: the started ones share the work
+            }
+        }
+        if (threads > 0) work(readers_of[0]);
+    }
+
+    std::vector<double> top1(const Graph& g, const AnalogPlan& p, Dataset& d, int64_t images, int64_t trials) const {
         auto backend = make_backend(space.fitness.backend);
         backend->load(g, &p);
         const PreprocessSpec pre = resolve_preprocess(g, d.info());
@@ -115,32 +211,29 @@ SimulatorEvaluator::SimulatorEvaluator(const SearchSpace& space, const std::stri
 
 SimulatorEvaluator::~SimulatorEvaluator() = default;
 
-Evaluation SimulatorEvaluator::evaluate(const Genome& genome) {
-    const SearchSpace& s = impl_->space;
-    const Graph& g = impl_->graph(design_model(s, genome));
-    const Config c = design_config(s, genome, g);
-    const AnalogPlan p = impl_->plan(design_model(s, genome), g, c);
-    Evaluation e;
-    const auto acc = impl_->top1(g, p, *impl_->data, std::min(s.fitness.images, impl_->data->size()), s.fitness.trials);
-    for (double a : acc) e.accuracy += a / static_cast<double>(acc.size());
-    const cost::CostReport r = cost::estimate_cost(g, p, c.cost, impl_->tech(c));
-    e.energy_uj = r.energy_uj();
-    e.latency_us = r.latency_ns / 1000.0;
-    e.area_mm2 = r.area_mm2();
-    e.edap = r.edap();
-    e.tops_per_w = r.tops_per_w();
-    e.tops_per_mm2 = r.tops_per_mm2();
-    return e;
+Evaluation SimulatorEvaluator::evaluate(const Genome& genome) { return impl_->measure(impl_->prepare(genome), *impl_->data); }
+
+std::vector<Evaluation> SimulatorEvaluator::evaluate_batch(const std::vector<Genome>& genomes) {
+    std::vector<Evaluation> out(genomes.size());
+    std::vector<std::optional<Prepared>> jobs(genomes.size());
+    for (size_t i = 0; i < genomes.size(); ++i) {
+        try {
+            jobs[i] = impl_->prepare(genomes[i]);
+        } catch (const std::exception& e) {
+            out[i] = failed_evaluation(e.what());
+        }
+    }
+    impl_->measure_all(jobs, out);
+    return out;
 }
 
+int SimulatorEvaluator::workers() const { return impl_->workers; }
+
 std::vector<double> SimulatorEvaluator::accuracy(const Genome& genome, const std::string& data_dir, int64_t images, int64_t trials) {
-    const SearchSpace& s = impl_->space;
-    const Graph& g = impl_->graph(design_model(s, genome));
-    const Config c = design_config(s, genome, g);
-    const AnalogPlan p = impl_->plan(design_model(s, genome), g, c);
+    const Prepared p = impl_->prepare(genome);
     auto d = open_dataset(data_dir);
-    check_dataset_matches_model(g, d->info());
-    return impl_->top1(g, p, *d, images > 0 ? std::min(images, d->size()) : 0, trials);
+    check_dataset_matches_model(*p.graph, d->info());
+    return impl_->top1(*p.graph, p.plan, *d, images > 0 ? std::min(images, d->size()) : 0, trials);
 }
 
 }  // namespace xbarsim::search

@@ -69,6 +69,15 @@ std::vector<std::string> choices_of(const std::string& file, const YAML::Node& l
     return out;
 }
 
+// fitness.workers: absent, the evaluator chooses by backend (0 here); given, a positive integer.
+int64_t fitness_workers(const std::string& file, const YAML::Node& fitness) {
+    const int64_t w = yaml_int(file, fitness, "workers", 0, "fitness");
+    if (w < 1 && fitness.IsDefined() && fitness.IsMap() && fitness["workers"].IsDefined())
+        yaml_fail(file, fitness["workers"], "fitness.workers",
+                  "must be a positive integer (candidates evaluated at once), got '" + fitness["workers"].Scalar() + "'");
+    return w;
+}
+
 }  // namespace
 
 SearchSpace load_space(const std::string& path) {
@@ -183,13 +192,14 @@ SearchSpace load_space(const std::string& path) {
     s.problem.constraints.accuracy_loss_max = yaml_number(path, c, "accuracy_loss_max", -1.0, "constraints");
 
     const YAML::Node f = root["fitness"];
-    yaml_check_keys(path, f, "fitness", {"images", "trials", "calibration_images", "calibration_data", "backend", "batch"});
+    yaml_check_keys(path, f, "fitness", {"images", "trials", "calibration_images", "calibration_data", "backend", "batch", "workers"});
     s.fitness.images = yaml_int(path, f, "images", s.fitness.images, "fitness");
     s.fitness.trials = yaml_int(path, f, "trials", s.fitness.trials, "fitness");
     s.fitness.calibration_images = yaml_int(path, f, "calibration_images", s.fitness.calibration_images, "fitness");
     s.fitness.calibration_data = resolve(dir, yaml_string(path, f, "calibration_data", "", "fitness"));
     s.fitness.backend = yaml_string(path, f, "backend", s.fitness.backend, "fitness");
     s.fitness.batch = yaml_int(path, f, "batch", s.fitness.batch, "fitness");
+    s.fitness.workers = fitness_workers(path, f);
     if (s.fitness.images < 1 || s.fitness.trials < 1 || s.fitness.calibration_images < 1 || s.fitness.batch < 1)
         yaml_fail(path, f, "fitness", "images, trials, calibration_images and batch must be positive");
 

@@ -22,6 +22,7 @@ struct FitnessSettings {
     std::string calibration_data;     // "" = the fitness dataset's `calibration:` entry
     std::string backend = "auto";     // cuda when a GPU is present, else cpu
     int64_t batch = 64;
+    int64_t workers = 0;              // candidates evaluated at once; 0 = by backend (4 on CUDA, else 1)
 };
 
 struct FinalSettings {
@@ -59,6 +60,12 @@ public:
     SimulatorEvaluator(const SearchSpace& space, const std::string& data_dir);
     ~SimulatorEvaluator() override;
     Evaluation evaluate(const Genome& genome) override;
+    // Prepares the candidates one after another (networks, calibrated plans: those caches are
+    // not thread-safe), then measures them on workers() host threads, each candidate with its own
+    // backend and each thread with its own reader of the fitness dataset.
+    std::vector<Evaluation> evaluate_batch(const std::vector<Genome>& genomes) override;
+    // fitness.workers, or by backend when the space leaves it out.
+    int workers() const;
     // Top-1 per trial on `data_dir` (images 0 = all) with `trials` chip instances.
     std::vector<double> accuracy(const Genome& genome, const std::string& data_dir, int64_t images, int64_t trials);
 
