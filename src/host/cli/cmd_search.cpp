@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -20,10 +21,23 @@ namespace {
 
 struct SearchArgs {
     std::string space, data, out, test_data;
-    int population = -1, generations = -1;
+    int population = -1, generations = -1, workers = -1;
     int64_t seed = -1, final_trials = -1, final_images = -1;
     bool resume = false, quiet = false;
 };
+
+// A count of at least 1, with a plain message (CLI::PositiveNumber prints its range up to the
+// largest double, and accepts fractions).
+CLI::Validator positive_integer() {
+    return CLI::Validator(
+        [](std::string& v) -> std::string {
+            char* end = nullptr;
+            const long n = std::strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n < 1) return "must be a positive integer, got '" + v + "'";
+            return "";
+        },
+        "");
+}
 
 nlohmann::json genes_json(const search::SearchProblem& p, const search::Genome& g) {
     nlohmann::json j;
@@ -38,7 +52,8 @@ nlohmann::json cost_json(const search::Evaluation& e) {
 
 void run(const SearchArgs& a) {
     const auto t0 = std::chrono::steady_clock::now();
-    const search::SearchSpace space = search::load_space(a.space);
+    search::SearchSpace space = search::load_space(a.space);
+    if (a.workers > 0) space.fitness.workers = a.workers;
     search::SearchOptions o = space.defaults;
     o.out_dir = a.out;
     if (a.population > 0) o.population = a.population;
@@ -52,7 +67,8 @@ void run(const SearchArgs& a) {
     const search::SearchResult r = search::run_search(space.problem, evaluator, o);
     const double search_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& base = r.evaluated[static_cast<size_t>(r.baseline_id)];
-    std::printf("search    %zu candidates evaluated, %zu on the front, %.1f s\n", r.evaluated.size(), r.pareto.size(), search_s);
+    std::printf("search    %zu candidates evaluated, %zu on the front, %.1f s (%d worker%s)\n", r.evaluated.size(), r.pareto.size(), search_s,
+                evaluator.workers(), evaluator.workers() == 1 ? "" : "s");
 
     // The final re-evaluation: the baseline and the most accurate front members on the test set.
     const std::string test = !a.test_data.empty() ? a.test_data : space.final_eval.data;
@@ -73,6 +89,7 @@ void run(const SearchArgs& a) {
     summary["population"] = o.population;
     summary["seed"] = o.seed;
     summary["search_seconds"] = search_s;
+    summary["workers"] = evaluator.workers();
     summary["hypervolume"] = r.hypervolume;
     nlohmann::json points = nlohmann::json::array();
     double best_edap = 0;
@@ -128,6 +145,9 @@ Command add_search(CLI::App& app) {
     app.add_option("--generations", a->generations, "Generations after the initial population (default: the space file's)");
     app.add_option("--population", a->population, "Population size, a multiple of 4 (default: the space file's)");
     app.add_option("--seed", a->seed, "Seed of the search and of every simulation");
+    app.add_option("--workers", a->workers, "Candidates evaluated at once, each on its own host thread and backend "
+                                            "(default: fitness.workers, else 4 on CUDA and 1 on the CPU)")
+        ->check(positive_integer());
     app.add_flag("--resume", a->resume, "Continue the search in --out from its checkpoint");
     app.add_option("--test-data", a->test_data, "Test set for the final re-evaluation of the front (default: the space file's final.data)");
     app.add_option("--final-trials", a->final_trials, "Chip instances per front member in the final re-evaluation");
