@@ -222,15 +222,17 @@ device: {model: ideal}
 }
 
 // The co-search end to end on the quick MNIST space: outputs, the final re-evaluation with CI,
-// refusal to overwrite a search, and --resume continuing it.
+// refusal to overwrite a search, --resume continuing it, and --workers.
 TEST(Cli, SearchWritesFrontAndResumes) {
     TempDir dir;
     const std::string out = dir.file("s");
     const std::string base = "search --space " + repo("configs/search/mnist-quick-space.yaml") + " --data " + repo("data/mnist-calib") +
-                             " --out " + out + " --population 8 --final-images 200 --final-trials 2 --quiet";
+                             " --out " + out + " --population 8 --final-images 200 --final-trials 2 --quiet --workers 2";
     auto r = run_cli(base + " --generations 1");
     ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("(2 workers)"), std::string::npos) << r.output;
     const auto s = nlohmann::json::parse(read_text(out + "/summary.json"));
+    EXPECT_EQ(s["workers"].get<int>(), 2);
     ASSERT_GE(s["points"].size(), 1u);
     EXPECT_TRUE(s["points"][0]["baseline"].get<bool>());
     EXPECT_EQ(s["points"][0]["test"]["per_trial"].size(), 2u);
@@ -247,6 +249,9 @@ TEST(Cli, SearchWritesFrontAndResumes) {
     EXPECT_GT(ev2.size(), ev1.size());
     const std::string hv = read_text(out + "/hypervolume.csv");
     EXPECT_EQ(std::count(hv.begin(), hv.end(), '\n'), 4);  // header and generations 0, 1, 2
+    r = run_cli(base + " --workers 0");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("--workers: must be a positive integer, got '0'"), std::string::npos) << r.output;
 }
 
 TEST(Cli, MonteCarloIsReproducibleAcrossBatchSizes) {

@@ -1,10 +1,14 @@
 // The co-search driver on a toy problem whose Pareto front is known in closed form, its
-// constraint handling, resume, and the space-file errors.
+// constraint handling, resume, batch evaluation, and the space-file errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "test_util.hpp"
 #include "xbarsim/error.hpp"
@@ -20,22 +24,60 @@ namespace {
 // Genes x, y, z in 0..9 (1,000 genomes). accuracy = 0.5 + 0.05 x - 0.03 y, energy = 1 + x + y + z,
 // area = 1 + x. With objectives (accuracy, energy) the front is y = z = 0, every x: raising x buys
 // accuracy with energy; y and z only cost.
+Evaluation toy_evaluation(const Genome& g) {
+    if (g[2] == 7 && g[1] == 7) throw Error("toy evaluation failure");
+    Evaluation e;
+    e.accuracy = 0.5 + 0.05 * g[0] - 0.03 * g[1];
+    e.energy_uj = 1.0 + g[0] + g[1] + g[2];
+    e.area_mm2 = 1.0 + g[0];
+    e.latency_us = 1.0;
+    e.edap = e.energy_uj * e.latency_us * e.area_mm2;
+    e.tops_per_w = 1.0 / e.energy_uj;
+    e.tops_per_mm2 = 1.0 / e.area_mm2;
+    return e;
+}
+
 class ToyEvaluator final : public Evaluator {
 public:
     int calls = 0;
     Evaluation evaluate(const Genome& g) override {
         ++calls;
-        if (g[2] == 7 && g[1] == 7) throw Error("toy evaluation failure");
-        Evaluation e;
-        e.accuracy = 0.5 + 0.05 * g[0] - 0.03 * g[1];
-        e.energy_uj = 1.0 + g[0] + g[1] + g[2];
-        e.area_mm2 = 1.0 + g[0];
-        e.latency_us = 1.0;
-        e.edap = e.energy_uj * e.latency_us * e.area_mm2;
-        e.tops_per_w = 1.0 / e.energy_uj;
-        e.tops_per_mm2 = 1.0 / e.area_mm2;
-        return e;
+        return toy_evaluation(g);
     }
+};
+
+// The toy measured as a simulator evaluator does a batch: on `workers` threads, each taking the
+// next candidate from the end of the batch (so the order of completion is scrambled), failures
+// caught per candidate. It records the batches it was given. `failing_z` >= 0 makes every genome
+// with that z fail too.
+class BatchToyEvaluator final : public Evaluator {
+public:
+    explicit BatchToyEvaluator(int workers, int failing_z = -1) : workers_(workers), failing_z_(failing_z) {}
+    std::vector<std::vector<Genome>> batches;
+    Evaluation evaluate(const Genome&) override { throw Error("the driver must evaluate in batches"); }
+    std::vector<Evaluation> evaluate_batch(const std::vector<Genome>& genomes) override {
+        batches.push_back(genomes);
+        std::vector<Evaluation> out(genomes.size());
+        std::atomic<size_t> next{0};
+        auto work = [&] {
+            for (size_t k = next++; k < genomes.size(); k = next++) {
+                const size_t i = genomes.size() - 1 - k;
+                try {
+                    if (genomes[i][2] == failing_z_) throw Error("toy batch failure");
+                    out[i] = toy_evaluation(genomes[i]);
+                } catch (const std::exception& e) {
+                    out[i] = failed_evaluation(e.what());
+                }
+            }
+        };
+        std::vector<std::jthread> pool;
+        for (int t = 1; t < workers_; ++t) pool.emplace_back(work);
+        work();
+        return out;
+    }
+
+private:
+    int workers_, failing_z_;
 };
 
 SearchProblem toy_problem() {
@@ -141,6 +183,110 @@ TEST(Search, ResumeContinuesExactlyAsAnUninterruptedRun) {
     EXPECT_THROW(run_search(other, c, o), Error);
 }
 
+std::string outputs(const std::string& dir) {
+    std::string all;
+    for (const char* f : {"evaluated.csv", "pareto.csv", "hypervolume.csv", "checkpoint.json"}) all += read_file(dir + "/" + f);
+    return all;
+}
+
+// A population's new candidates reach the evaluator together: the baseline alone, then the rest
+// of the initial population, then each generation's offspring. However the evaluator schedules a
+// batch (one thread or three, any order), the search and its files are those of one-at-a-time
+// evaluation.
+TEST(Search, BatchEvaluationGivesTheSameSearchWhateverTheWorkers) {
+    test::TempDir dir;
+    SearchOptions o;
+    o.population = 16;
+    o.generations = 6;
+    o.progress = false;
+    ToyEvaluator one_at_a_time;
+    o.out_dir = dir.file("default");
+    const SearchResult want = run_search(toy_problem(), one_at_a_time, o);
+    for (int workers : {1, 3}) {
+        BatchToyEvaluator batch(workers);
+        o.out_dir = dir.file("workers" + std::to_string(workers));
+        const SearchResult got = run_search(toy_problem(), batch, o);
+        EXPECT_EQ(outputs(o.out_dir), outputs(dir.file("default"))) << workers << " workers";
+        ASSERT_GE(batch.batches.size(), 3u);
+        EXPECT_EQ(batch.batches[0], std::vector<Genome>{toy_problem().baseline});
+        EXPECT_EQ(batch.batches[1].size(), 15u);
+        // Offspring come in batches (NSGA-II makes a population's worth per generation); every
+        // candidate was evaluated once, in one batch, and its id is its place in the batches.
+        size_t largest = 0, evaluated = 0;
+        for (size_t b = 2; b < batch.batches.size(); ++b) largest = std::max(largest, batch.batches[b].size());
+        EXPECT_GT(largest, 1u);
+        for (const auto& b : batch.batches)
+            for (const Genome& g : b) EXPECT_EQ(got.evaluated.at(evaluated++).genome, g);
+        EXPECT_EQ(evaluated, want.evaluated.size());
+    }
+}
+
+// A failure inside a batch is that candidate's alone: it is recorded infeasible with its reason,
+// the others of the batch are measured. The default evaluate_batch catches per candidate too.
+TEST(Search, AFailingCandidateInABatchIsRecordedWhileTheOthersSucceed) {
+    ToyEvaluator toy;
+    const auto e = toy.evaluate_batch({{1, 1, 1}, {1, 7, 7}, {2, 2, 2}});
+    ASSERT_EQ(e.size(), 3u);
+    EXPECT_TRUE(e[0].ok);
+    EXPECT_FALSE(e[1].ok);
+    EXPECT_EQ(e[1].reason, "toy evaluation failure");
+    EXPECT_TRUE(e[2].ok);
+    EXPECT_DOUBLE_EQ(e[2].accuracy, 0.54);
+
+    test::TempDir dir;
+    SearchOptions o;
+    o.out_dir = dir.file("out");
+    o.population = 16;
+    o.generations = 3;
+    o.progress = false;
+    BatchToyEvaluator batch(3, /*failing_z=*/3);
+    const SearchResult r = run_search(toy_problem(), batch, o);
+    std::map<Genome, const Candidate*> by_genome;
+    for (const auto& c : r.evaluated) by_genome[c.genome] = &c;
+    int mixed = 0;
+    for (const auto& b : batch.batches) {
+        const auto failing = std::count_if(b.begin(), b.end(), [](const Genome& g) { return g[2] == 3; });
+        mixed += failing > 0 && failing < static_cast<long>(b.size());
+        for (const Genome& g : b) {
+            const Candidate& c = *by_genome.at(g);
+            const bool fails = g[2] == 3 || (g[1] == 7 && g[2] == 7);
+            EXPECT_EQ(c.feasible, !fails);
+            EXPECT_EQ(c.eval.ok, !fails);
+            if (g[2] == 3) {
+                EXPECT_EQ(c.eval.reason, "toy batch failure");
+            } else if (!fails) {
+                EXPECT_DOUBLE_EQ(c.eval.accuracy, toy_evaluation(g).accuracy);
+            }
+        }
+    }
+    EXPECT_GT(mixed, 0);  // some batch held failing and succeeding candidates (fixed seed)
+}
+
+// An evaluator whose whole batch throws fails each candidate of that batch; the search goes on.
+TEST(Search, ABatchThatThrowsFailsEachOfItsCandidates) {
+    class Throwing final : public Evaluator {
+    public:
+        Evaluation evaluate(const Genome& g) override { return toy_evaluation(g); }
+        std::vector<Evaluation> evaluate_batch(const std::vector<Genome>& genomes) override {
+            if (genomes.size() > 1) throw Error("the whole batch broke");
+            return {evaluate(genomes[0])};
+        }
+    } throwing;
+    test::TempDir dir;
+    SearchOptions o;
+    o.out_dir = dir.file("out");
+    o.population = 8;
+    o.generations = 1;
+    o.progress = false;
+    const SearchResult r = run_search(toy_problem(), throwing, o);
+    ASSERT_GT(r.evaluated.size(), 8u);
+    EXPECT_TRUE(r.evaluated[0].feasible);  // the baseline, alone in its batch
+    for (size_t i = 1; i < 8; ++i) {
+        EXPECT_FALSE(r.evaluated[i].feasible);
+        EXPECT_EQ(r.evaluated[i].eval.reason, "the whole batch broke");
+    }
+}
+
 TEST(Search, RejectsBadOptions) {
     test::TempDir dir;
     ToyEvaluator toy;
@@ -218,6 +364,16 @@ TEST(SearchSpace, BadFilesNameTheKeyAndLine) {
     t.replace(t.find("mnist_cnn6.onnx"), 15, "no_such_model.onnx");
     e = space_error(t);
     EXPECT_NE(e.find("no such file"), std::string::npos) << e;
+    e = space_error(valid_space() + "fitness: {workers: 0}\n");
+    EXPECT_NE(e.find("s-space.yaml:11"), std::string::npos) << e;
+    EXPECT_NE(e.find("fitness.workers"), std::string::npos) << e;
+    EXPECT_NE(e.find("must be a positive integer"), std::string::npos) << e;
+    e = space_error(valid_space() + "fitness:\n  images: 10\n  workers: -2\n");
+    EXPECT_NE(e.find("s-space.yaml:13"), std::string::npos) << e;
+    EXPECT_NE(e.find("fitness.workers"), std::string::npos) << e;
+    e = space_error(valid_space() + "fitness: {workers: 1.5}\n");
+    EXPECT_NE(e.find("fitness.workers"), std::string::npos) << e;
+    EXPECT_NE(e.find("expected an integer, got '1.5'"), std::string::npos) << e;
     e = space_error("base_config: [\n");
     EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
 }
@@ -246,6 +402,72 @@ TEST(SearchSpace, GenomesBecomeLayerOverrides) {
     }
     EXPECT_EQ(layer_group(s, "x", 5, 6), 1);
     EXPECT_EQ(layer_group(s, "x", 2, 6), 0);
+}
+
+// ---------------------------------------------------------------- the simulator's batches
+
+// A small MNIST space on the CPU backend whose device gene includes a broken device file, so that
+// some candidates fail while the others are measured.
+SearchSpace mnist_batch_space(const test::TempDir& dir, int64_t workers) {
+    std::ofstream(dir.file("broken.yaml")) << "device:\n  model: no_such_model\n";
+    const std::string ideal = test::repo("configs/ideal.yaml");
+    std::ofstream(dir.file("b-space.yaml"))
+        << "base_config: " << ideal << "\nnetworks: [" << test::repo("models/mnist_cnn6.onnx") << "]\nlayer_groups: 2\n"
+        << "genes:\n  array_size: [64, 128]\n  device: [" << ideal << ", " << test::repo("configs/pcm.yaml") << ", broken.yaml]\n"
+        << "group_genes:\n  adc_bits: [3, 4, 8]\n"
+        << "baseline: {array_size: 128, device: " << ideal << ", adc_bits: 8}\nobjectives: [accuracy, edap]\n"
+        << "fitness: {images: 40, trials: 1, calibration_images: 20, batch: 20, backend: cpu, workers: " << workers << "}\n";
+    return load_space(dir.file("b-space.yaml"));
+}
+
+// However many candidates are measured at once, the search is the same, byte for byte. (The
+// initial population is one batch of 7 after the baseline; later batches go the same way.)
+TEST(SearchEvaluator, SameSearchWithOneOrThreeWorkers) {
+    test::TempDir dir;
+    std::string first;
+    for (int64_t workers : {1, 3}) {
+        const SearchSpace space = mnist_batch_space(dir, workers);
+        SimulatorEvaluator evaluator(space, test::repo("data/mnist-calib"));
+        EXPECT_EQ(evaluator.workers(), workers);
+        SearchOptions o;
+        o.out_dir = dir.file("w" + std::to_string(workers));
+        o.population = 8;
+        o.generations = 0;
+        o.progress = false;
+        const SearchResult r = run_search(space.problem, evaluator, o);
+        const std::string csv = read_file(o.out_dir + "/evaluated.csv");
+        if (first.empty()) {
+            first = csv;
+            // The batches held failing and measured candidates.
+            EXPECT_TRUE(std::any_of(r.evaluated.begin(), r.evaluated.end(), [](const Candidate& c) { return !c.eval.ok; }));
+            EXPECT_GT(std::count_if(r.evaluated.begin(), r.evaluated.end(), [](const Candidate& c) { return c.feasible; }), 1);
+        }
+        EXPECT_EQ(csv, first) << workers << " workers";
+        for (const char* f : {"pareto.csv", "hypervolume.csv"})
+            EXPECT_EQ(read_file(o.out_dir + "/" + f), read_file(dir.file("w1/") + f)) << f << ", " << workers << " workers";
+    }
+}
+
+// A candidate that fails inside a batch fails alone, with its reason; the others come out as
+// they do one at a time.
+TEST(SearchEvaluator, AFailingCandidateInABatchFailsAlone) {
+    test::TempDir dir;
+    const SearchSpace space = mnist_batch_space(dir, 2);
+    SimulatorEvaluator evaluator(space, test::repo("data/mnist-calib"));
+    // Genes: array_size, device, g0.adc_bits, g1.adc_bits.
+    const std::vector<Genome> batch = {space.problem.baseline, {1, 2, 2, 2}, {0, 1, 1, 2}};
+    const auto e = evaluator.evaluate_batch(batch);
+    ASSERT_EQ(e.size(), 3u);
+    EXPECT_FALSE(e[1].ok);
+    EXPECT_NE(e[1].reason.find("no_such_model"), std::string::npos) << e[1].reason;
+    for (size_t i : {0u, 2u}) {
+        ASSERT_TRUE(e[i].ok) << e[i].reason;
+        const Evaluation alone = evaluator.evaluate(batch[i]);
+        EXPECT_EQ(e[i].accuracy, alone.accuracy) << i;
+        EXPECT_EQ(e[i].edap, alone.edap) << i;
+        EXPECT_EQ(e[i].area_mm2, alone.area_mm2) << i;
+    }
+    EXPECT_GT(e[0].accuracy, 0.9);
 }
 
 }  // namespace
