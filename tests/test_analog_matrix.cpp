@@ -232,7 +232,8 @@ TEST(AnalogMatrix, SlicedCellsHoldSliceBitsLevels) {
     EXPECT_EQ(a.slices(), 2);
     EXPECT_EQ(a.slice_bits(), 4);
     for (int s = 0; s < 2; ++s)
-        for (float g : a.conductance(s)) {
+        for (double stored : a.conductance(s)) {
+            const auto g = static_cast<float>(stored);
             const float level = std::fabs(g) * 15.0f;
             EXPECT_NEAR(level, std::nearbyint(level), 1e-4);  // on the 16-level grid
             EXPECT_LE(std::fabs(g), 1.0f);

@@ -119,9 +119,9 @@ TEST(AnalogNoise, ProgrammingErrorSpreadMatchesSigma) {
     a.program(generic(alpha, 0.0f), {9, 0, 0, 0});
     const auto& g = a.conductance(0);  // g+ - g- with both cells programmed independently
     double mean = 0, var = 0;
-    for (float v : g) mean += v;
+    for (double v : g) mean += v;
     mean /= static_cast<double>(g.size());
-    for (float v : g) var += (v - mean) * (v - mean);
+    for (double v : g) var += (v - mean) * (v - mean);
     var /= static_cast<double>(g.size() - 1);
     // Every weight equals W_max: g+ targets 1, g- targets g_min = 0 (no clipping here).
     EXPECT_NEAR(mean, 1.0, 5 * alpha * std::sqrt(2.0 / static_cast<double>(g.size())));

@@ -12,6 +12,16 @@ namespace xbarsim::analog {
 
 namespace {
 
+// Rounds the double array sums to the float values the read noise and the ADC work on.
+void to_float(const double* in, float* out, int64_t count) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(in[i]);
+}
+
+}  // namespace
+
+namespace {
+
 void validate(const MatrixMapping& m) {
     if (m.weight_bits < 0 || m.weight_bits > 24) throw Error("analog mapping: weight_bits must be 0..24");
     if (m.weight_bits == 1) throw Error("analog mapping: weight_bits must be at least 2 (sign and one magnitude bit)");
@@ -155,8 +165,8 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
     const bool read_noise = device.read_noise.enabled;
     const bool compensate = device.drift.enabled && device.drift.compensation;
     const int64_t rb_count = row_blocks(), cb_count = col_blocks();
-    g_.assign(targets_.size(), std::vector<float>(stored * count));
-    var_.assign(read_noise ? targets_.size() : 0, std::vector<float>(stored * count));
+    g_.assign(targets_.size(), std::vector<double>(stored * count));
+    var_.assign(read_noise ? targets_.size() : 0, std::vector<double>(stored * count));
     compensation_.assign(compensate ? targets_.size() * static_cast<size_t>(rb_count * cb_count) : 0, 1.0f);
     const RngStream prog{ids.seed, ids.trial, ids.layer, RngRole::Programming};
     const RngStream drift{ids.seed, ids.trial, ids.layer, RngRole::Drift};
@@ -183,14 +193,14 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
                 g_[s][i] = now[0];
                 g_[s][count + i] = now[1];
             } else {
-                g_[s][i] = pair_conductance(offset, now[0], now[1]);
+                g_[s][i] = static_cast<double>(pair_conductance(offset, now[0], now[1]));
             }
             if (read_noise) {
                 if (stored == 2) {
                     var_[s][i] = cell_read_variance(device, now[0]);
                     var_[s][count + i] = cell_read_variance(device, now[1]);
                 } else {
-                    var_[s][i] = pair_read_variance(device, offset, now[0], now[1]);
+                    var_[s][i] = static_cast<double>(pair_read_variance(device, offset, now[0], now[1]));
                 }
             }
         }
@@ -222,7 +232,7 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
             ref_g_[s][i] = g;
             if (read_noise) {
                 const float sd = read_noise_sigma(device, g);
-                ref_var_[s][i] = sd * sd;
+                ref_var_[s][i] = static_cast<double>(sd * sd);
             }
         }
         ref_base += tg.size();
@@ -306,8 +316,13 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     // Lumped read noise: each column output gets a Gaussian of variance sum_j var(g_oj) x_j^2, the
     // exact distribution of the sum of independent per-cell Gaussians, from one extra GEMM.
     const bool read_noise = !var_.empty();
+    std::vector<double>& x64 = scratch_x64_;
+    std::vector<double>& sq64 = scratch_sq64_;
+    std::vector<double>& sum64 = scratch_sum64_;
+    x64.resize(static_cast<size_t>(k_ * m));
+    sum64.resize(std::max(nm, static_cast<size_t>(cb_count * m)));
     if (read_noise) {
-        scratch_sq_.resize(static_cast<size_t>(k_ * m));
+        sq64.resize(static_cast<size_t>(k_ * m));
         scratch_var_.resize(nm);
     }
     std::vector<float>& pending = scratch_pending_;  // analog accumulation: [slice][row block][polarity][n x m]
@@ -328,13 +343,15 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     // column subtracted.
     auto read = [&](size_t s, int p, int js, int64_t rb, const float* xin) {
         const int64_t r0 = rb * rows, nr = std::min(rows, k_ - r0);
-        const float* g = g_[s].data() + static_cast<size_t>(p) * count;
-        // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once.
-        cpu::sgemm(false, false, n_, m, nr, 1.0f, g + r0, k_, xin + r0 * m, m, 0.0f, part.data(), m, nullptr);
+        const double* g = g_[s].data() + static_cast<size_t>(p) * count;
+        // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once,
+        // summed in double and rounded to float once (see g_).
+        cpu::dgemm(n_, m, nr, g + r0, k_, x64.data() + r0 * m, m, sum64.data(), m);
+        to_float(sum64.data(), part.data(), static_cast<int64_t>(nm));
         if (read_noise && map_.per_cell_read_noise) {
             // Validation mode: every cell gets its own draw for every input vector; elements are the
             // cells (polarity, weight slice, input slice, output, input).
-            const float* var = var_[s].data() + static_cast<size_t>(p) * count;
+            const double* var = var_[s].data() + static_cast<size_t>(p) * count;
             const uint64_t cell0 = read_noise_cell_element_base(rbase, static_cast<uint64_t>(p), S, s, static_cast<uint64_t>(in_slices),
                                                                 static_cast<uint64_t>(js), static_cast<uint64_t>(n_), static_cast<uint64_t>(k_));
 #pragma omp parallel for schedule(static)
@@ -342,7 +359,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 for (int64_t c = 0; c < m; ++c) {
                     double sum = 0.0;
                     for (int64_t j = r0; j < r0 + nr; ++j) {
-                        const float v = var[o * k_ + j];
+                        const auto v = static_cast<float>(var[o * k_ + j]);
                         if (v <= 0.0f) continue;
                         const float z = noise.normal(cell0 + static_cast<uint64_t>(o * k_ + j), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
                         sum += static_cast<double>(std::sqrt(v) * z) * xin[j * m + c];
@@ -350,8 +367,9 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                     part[static_cast<size_t>(o * m + c)] += static_cast<float>(sum);
                 }
         } else if (read_noise) {
-            const float* var = var_[s].data() + static_cast<size_t>(p) * count;
-            cpu::sgemm(false, false, n_, m, nr, 1.0f, var + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f, scratch_var_.data(), m, nullptr);
+            const double* var = var_[s].data() + static_cast<size_t>(p) * count;
+            cpu::dgemm(n_, m, nr, var + r0, k_, sq64.data() + r0 * m, m, sum64.data(), m);
+            to_float(sum64.data(), scratch_var_.data(), static_cast<int64_t>(nm));
             const uint64_t e0 = output_element(rbase, p, static_cast<int>(s), js, rb, 0, slices, in_slices, rb_count, n_);
 #pragma omp parallel for schedule(static)
             for (int64_t o = 0; o < n_; ++o)
@@ -365,12 +383,13 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             // Each array's reference column, read with the same inputs, is subtracted from its columns.
             auto& ref = scratch_ref_;
             ref.resize(static_cast<size_t>(cb_count * m));
-            cpu::sgemm(false, false, cb_count, m, nr, 1.0f, ref_g_[s].data() + r0, k_, xin + r0 * m, m, 0.0f, ref.data(), m, nullptr);
+            cpu::dgemm(cb_count, m, nr, ref_g_[s].data() + r0, k_, x64.data() + r0 * m, m, sum64.data(), m);
+            to_float(sum64.data(), ref.data(), cb_count * m);
             if (read_noise) {
                 auto& rv = scratch_ref_var_;
                 rv.resize(ref.size());
-                cpu::sgemm(false, false, cb_count, m, nr, 1.0f, ref_var_[s].data() + r0, k_, scratch_sq_.data() + r0 * m, m, 0.0f, rv.data(), m,
-                           nullptr);
+                cpu::dgemm(cb_count, m, nr, ref_var_[s].data() + r0, k_, sq64.data() + r0 * m, m, sum64.data(), m);
+                to_float(sum64.data(), rv.data(), cb_count * m);
                 // The reference columns' elements follow those of the outputs (or cells, per-cell mode).
                 const uint64_t e0 = rbase + weight_read_elements(in_slices) +
                                     ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
@@ -447,8 +466,13 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             xin = scratch_slice_.data();
             in_factor = input_slice_factor(js, input.slice_bits, n_x);
         }
-        if (read_noise)
-            for (int64_t i = 0; i < total_in; ++i) scratch_sq_[static_cast<size_t>(i)] = xin[i] * xin[i];
+        // The driven inputs (and their squares, for the read-noise variance) in double for the
+        // array sums; the squares are rounded to float first, as on every backend.
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < total_in; ++i) {
+            x64[static_cast<size_t>(i)] = static_cast<double>(xin[i]);
+            if (read_noise) sq64[static_cast<size_t>(i)] = static_cast<double>(xin[i] * xin[i]);
+        }
         for (size_t s = 0; s < S; ++s) {
             const float factor = in_factor * weight_slice_factor(rc, static_cast<int>(s));
             for (int64_t rb = 0; rb < rb_count; ++rb) {

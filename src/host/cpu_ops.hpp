@@ -11,6 +11,9 @@ namespace xbarsim::cpu {
 // Row-major C[M×N] = alpha·op(A)·op(B) + beta·C via OpenBLAS; appends to `log` when non-null.
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc, std::vector<GemmShape>* log);
+// The same in double: the analog arrays' column sums (ARCHITECTURE: the sum is exact in analog; in
+// double it is independent of the summation order, so every backend converts the same value).
+void dgemm(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc);
 
 // Scratch memory reused across ops and forward passes (grow-only), so that large im2col buffers
 // are not allocated, page-faulted and freed for every layer.

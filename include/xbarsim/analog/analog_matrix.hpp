@@ -125,8 +125,9 @@ public:
     // Number of read-noise / ADC-rounding elements mvm() draws per input vector with `input`
     // (to give each Conv group its own range).
     uint64_t read_element_count(const InputSpec& input) const;
-    // Effective conductance of slice s: g+ - g- (differential) or g (offset), [n_out x k_in].
-    const std::vector<float>& conductance(int s) const { return g_[static_cast<size_t>(s)]; }
+    // Effective conductance of slice s: g+ - g- (differential) or g (offset), [n_out x k_in]
+    // (float values, held in double for the array sums).
+    const std::vector<double>& conductance(int s) const { return g_[static_cast<size_t>(s)]; }
     // Target conductances of slice s before any device effect: [n_out x k_in] (offset), or g+
     // then g- cells [2 x n_out x k_in] (differential). The CUDA backend programs from these.
     const std::vector<float>& targets(int s) const { return targets_[static_cast<size_t>(s)]; }
@@ -145,18 +146,21 @@ private:
     std::vector<int32_t> codes_;        // q per weight (empty for continuous weights)
     std::vector<float> w_norm_;         // clipped W / W_max (continuous weights only)
     std::vector<std::vector<float>> targets_;  // per slice: target g (offset) or g+ then g- (differential)
-    std::vector<std::vector<float>> g_;        // per slice, conductances read: g+ - g- or g [n x k], or
+    // The read-time values below are floats held in double: the array sums are computed in double
+    // (exact up to ~1e-16, so the same on every backend whatever its summation order) and
+    // rounded to float once, before read noise and the ADC.
+    std::vector<std::vector<double>> g_;       // per slice, conductances read: g+ - g- or g [n x k], or
                                                // (separate differential) g+ then g- [2 x n x k]
-    std::vector<std::vector<float>> var_;      // per slice, read-noise variance per entry of g_ (empty: none)
-    std::vector<std::vector<float>> ref_targets_, ref_g_, ref_var_;  // offset reference columns:
-                                               // per slice, [column block x k] (empty: none)
+    std::vector<std::vector<double>> var_;     // per slice, read-noise variance per entry of g_ (empty: none)
+    std::vector<std::vector<float>> ref_targets_;  // offset reference columns: per slice, [column block x k]
+    std::vector<std::vector<double>> ref_g_, ref_var_;  // their read-time values (empty: none)
     std::vector<float> compensation_;          // per slice x row block x column block (empty: none)
     DeviceParams device_;                      // the device of the current programming
     NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
-    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_sq_, scratch_var_, scratch_slice_, scratch_ref_,
+    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_var_, scratch_slice_, scratch_ref_,
         scratch_ref_var_, scratch_pending_, scratch_adc_;
-    mutable std::vector<double> scratch_acc_;
+    mutable std::vector<double> scratch_acc_, scratch_x64_, scratch_sq64_, scratch_sum64_;
 };
 
 }  // namespace xbarsim::analog
