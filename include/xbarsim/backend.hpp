@@ -3,6 +3,7 @@
 // programmed, workspaces sized) and then runs whole forward passes on batches. Running the whole
 // graph inside the backend, rather than op by op from the caller, is what lets the CUDA backend
 // keep activations on the device and avoid per-layer host synchronization.
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,14 @@ public:
     // Makes chip instance `trial` current: analog layers are (re)programmed with that trial's
     // programming error and drift (a no-op for ideal devices after the first call).
     virtual void program(uint32_t trial) = 0;
+    // How many chip instances one forward pass can evaluate side by side (program_chips); 1 where
+    // the backend cannot (the CPU backend, whose cores are already busy with one).
+    virtual int64_t max_chips() const { return 1; }
+    // Makes chip instances `trials` current together: a forward() on a batch of B samples then
+    // runs every sample on every chip and returns trials.size()·B rows, chip-major (rows
+    // [i·B, (i+1)·B) are chip trials[i]), each exactly what program(trials[i]) and the same
+    // forward() would give. At most max_chips() trials; the default takes one.
+    virtual void program_chips(const std::vector<uint32_t>& trials);
     // When set, sees the inputs of every MVM layer during the following forward passes.
     virtual void observe(MvmObserver* observer) = 0;
     // Runs the bound graph on `inputs` (one per graph input, any batch size). Returns the graph
@@ -48,6 +57,16 @@ public:
     }
     // When set, every GEMM of the following forward passes is appended here.
     virtual void record_gemms(std::vector<GemmShape>* log) = 0;
+    // Pipelined passes over a dataset: submit() starts a forward pass on `inputs` (graph outputs
+    // only) and may return before it is done, so the caller can prepare the next batch while the
+    // backend computes (the CUDA backend also copies that batch to the device meanwhile);
+    // collect() waits for the oldest submitted pass and returns its outputs. At most two passes
+    // may be in flight. The default runs forward() inside submit().
+    virtual void submit(const std::vector<Tensor>& inputs);
+    virtual std::vector<Tensor> collect();
+
+private:
+    std::deque<std::vector<Tensor>> finished_;  // the default submit()'s outputs, not yet collected
 };
 
 struct BackendOptions {

@@ -24,6 +24,7 @@ struct EvalOptions {
     int64_t images = 0;     // first N samples; 0 = all
     int64_t batch = 64;
     bool progress = true;   // progress bar on stderr (only drawn when it is a terminal)
+    int64_t max_chips = 0;  // evaluate_trials: chips side by side per pass, 0 = as many as fit
 };
 
 struct EvalResult {
@@ -41,5 +42,12 @@ struct EvalResult {
 // taken as class scores [batch, classes].
 EvalResult evaluate(const Graph& graph, Backend& backend, Dataset& dataset, const PreprocessSpec& preprocess,
                     const EvalOptions& options);
+
+// Evaluates the chip instances `trials` (Monte Carlo trials, each what backend.program(trial)
+// then evaluate() gives), as many side by side per pass over the data as backend.max_chips()
+// allows (program_chips). One result per trial, in order; each result's `seconds` is its share of
+// the wall time of the pass it ran in.
+std::vector<EvalResult> evaluate_trials(const Graph& graph, Backend& backend, Dataset& dataset, const PreprocessSpec& preprocess,
+                                        const EvalOptions& options, const std::vector<uint32_t>& trials);
 
 }  // namespace xbarsim

@@ -202,6 +202,25 @@ private:
 
 }  // namespace
 
+void Backend::program_chips(const std::vector<uint32_t>& trials) {
+    if (trials.size() != 1)
+        throw Error("backend '" + name() + "' evaluates one chip instance per pass, " + std::to_string(trials.size()) +
+                    " were asked for");
+    program(trials.front());
+}
+
+void Backend::submit(const std::vector<Tensor>& inputs) {
+    if (finished_.size() >= 2) throw Error("backend '" + name() + "': two passes in flight; collect() one first");
+    finished_.push_back(forward(inputs, {}));
+}
+
+std::vector<Tensor> Backend::collect() {
+    if (finished_.empty()) throw Error("backend '" + name() + "': collect() without a submitted pass");
+    std::vector<Tensor> out = std::move(finished_.front());
+    finished_.pop_front();
+    return out;
+}
+
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options) {
     if (name == "cpu") return std::make_unique<CpuBackend>(options);
     if (name == "cuda") return make_cuda_backend(options);

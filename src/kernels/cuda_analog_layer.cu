@@ -23,7 +23,7 @@ namespace {
 // the per-cell reads right after programming and at time t for drift compensation.
 __global__ void program_kernel(const float* __restrict__ targets, int64_t count, int polarities, int stored, bool offset,
                                analog::DeviceParams device, uint64_t element_base, uint64_t slice, uint64_t seed,
-                               uint32_t trial, uint32_t layer, float t, float* __restrict__ g, float* __restrict__ var,
+                               uint32_t trial, uint32_t layer, float t, double* __restrict__ g, double* __restrict__ var,
                                float* __restrict__ at0, float* __restrict__ at_t) {
     const RngStream prog{seed, trial, layer, RngRole::Programming};
     const RngStream drift{seed, trial, layer, RngRole::Drift};
@@ -44,6 +44,7 @@ __global__ void program_kernel(const float* __restrict__ targets, int64_t count,
                 at_t[p * count + i] = now[p];
             }
         }
+        // Float values held in double for the array sums (as AnalogMatrix::g_).
         if (stored == 2) {  // separately digitized pair: g+ and g- kept apart
             g[i] = now[0];
             g[count + i] = now[1];
@@ -79,25 +80,28 @@ __global__ void compensation_kernel(const float* __restrict__ at0, const float* 
     }
 }
 
-// Bit-serial input slice js of every DAC'd input, and (for read noise) its square.
+// The driven input of every DAC'd input (bit-serial slice js, or the input itself) in double for
+// the array sums, and (for read noise) its float square in double.
 __global__ void input_slice_kernel(const float* __restrict__ xq, int64_t total, int32_t n_x, int js, int slice_bits,
-                                   float* __restrict__ out, float* __restrict__ square) {
+                                   double* __restrict__ out, double* __restrict__ square) {
     XBARSIM_GRID_STRIDE(i, total) {
         const float v = slice_bits > 0 ? analog::input_slice_value(xq[i], n_x, js, slice_bits) : xq[i];
-        if (out) out[i] = v;
+        out[i] = v;
         if (square) square[i] = hd::mul(v, v);
     }
 }
 
-// Σ_j x[j, c] over each row block's rows, in increasing j as on the CPU: colsum[rb*m + c].
-// rb_count = 1 with rows = K gives the sum over all inputs.
-__global__ void column_sum_kernel(const float* __restrict__ x, int64_t k, int64_t m, int64_t rows, int64_t rb_count,
+// Σ_j x[j, c] over each row block's rows, in float and in increasing j as on the CPU:
+// colsum[rb*m + c]. rb_count = 1 with rows = K gives the sum over all inputs. `x` holds float
+// values (as float, or in double).
+template <class T>
+__global__ void column_sum_kernel(const T* __restrict__ x, int64_t k, int64_t m, int64_t rows, int64_t rb_count,
                                   float* __restrict__ colsum) {
     XBARSIM_GRID_STRIDE(t, rb_count * m) {
         const int64_t rb = t / m, c = t % m;
         const int64_t j_end = min(k, (rb + 1) * rows);
         float s = 0.0f;
-        for (int64_t j = rb * rows; j < j_end; ++j) s = hd::add(s, x[j * m + c]);
+        for (int64_t j = rb * rows; j < j_end; ++j) s = hd::add(s, static_cast<float>(x[j * m + c]));
         colsum[t] = s;
     }
 }
@@ -105,28 +109,29 @@ __global__ void column_sum_kernel(const float* __restrict__ x, int64_t k, int64_
 // Per-cell read noise (validation mode): every cell of the row block gets its own draw per input
 // vector, part[rb][o, c] += Σ_j sqrt(var_oj)·z·x_jc (double sum, CPU order). `part` points at
 // this polarity's [N x m] block of row block 0; row blocks are `rb_stride` floats apart.
-__global__ void per_cell_noise_kernel(const float* __restrict__ var, const float* __restrict__ x, int64_t n, int64_t k,
+__global__ void per_cell_noise_kernel(const double* __restrict__ var, const double* __restrict__ x, int64_t n, int64_t k,
                                       int64_t m, int64_t rows, int64_t rb_count, RngStream noise, uint64_t cell_base,
-                                      uint64_t first_column, float* __restrict__ part, int64_t rb_stride) {
+                                      uint64_t first_column, double* __restrict__ part, int64_t rb_stride) {
     XBARSIM_GRID_STRIDE(t, rb_count * n * m) {
         const int64_t c = t % m, o = (t / m) % n, rb = t / (m * n);
         const int64_t j_end = min(k, (rb + 1) * rows);
         const auto sample = static_cast<uint32_t>(first_column + static_cast<uint64_t>(c));
         double sum = 0.0;
         for (int64_t j = rb * rows; j < j_end; ++j) {
-            const float v = var[o * k + j];
+            const auto v = static_cast<float>(var[o * k + j]);
             if (v <= 0.0f) continue;
             const float z = noise.normal(cell_base + static_cast<uint64_t>(o * k + j), sample);
-            sum = analog::dadd(sum, analog::dmul(static_cast<double>(hd::mul(hd::sqrt(v), z)), static_cast<double>(x[j * m + c])));
+            sum = analog::dadd(sum, analog::dmul(static_cast<double>(hd::mul(hd::sqrt(v), z)), x[j * m + c]));
         }
-        float& out = part[rb * rb_stride + o * m + c];
-        out = hd::add(out, static_cast<float>(sum));
+        // The array sum rounded to float, plus the noise (AnalogMatrix: part += float(sum)).
+        double& out = part[rb * rb_stride + o * m + c];
+        out = hd::add(static_cast<float>(out), static_cast<float>(sum));
     }
 }
 
 struct FusedArgs {
-    const float* part;       // [rb][polarity][N x m] array outputs before the ADC
-    const float* part_var;   // the same layout: lumped read-noise variances, or null
+    const double* part;      // [rb][polarity][N x m] array sums before the ADC (float values after rounding)
+    const double* part_var;  // the same layout: lumped read-noise variances, or null
     const float* colsum;     // [rb][m] input sums per row block, or null (base 0)
     const float* comp;       // this slice's [rb x cb] drift compensation, or null
     const float* column_hi;  // this slice's per-column ADC ranges [N], or null
@@ -161,8 +166,9 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
                 const int64_t i = (rb * a.polarities + p) * a.n * a.m + t;
                 const uint64_t e = analog::output_element(a.read_base, p, a.slice, a.in_slice, rb, o, a.slices, a.in_slices,
                                                           a.rb_count, a.n);
-                float v = a.part[i];
-                if (a.part_var) v = analog::add_lumped_read_noise(v, a.part_var[i], a.noise.normal(e, sample));
+                float v = static_cast<float>(a.part[i]);
+                if (a.part_var)
+                    v = analog::add_lumped_read_noise(v, static_cast<float>(a.part_var[i]), a.noise.normal(e, sample));
                 const float u = q.stochastic ? a.rounding.uniform(e, sample) : 0.5f;
                 acc = analog::dadd(acc, analog::recombined_term(p == 1 ? -1.0 : 1.0, a.factor, analog::adc(v, q, u), comp, a.base, cs));
             }
@@ -227,8 +233,6 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         for (int64_t o = 0; o < n_; ++o) scale[static_cast<size_t>(o)] = host.w_max(o);
         upload(m.w_scale, scale, "weight scales");
         m.targets.resize(static_cast<size_t>(slices_));
-        m.g.resize(static_cast<size_t>(slices_));
-        m.var.resize(static_cast<size_t>(slices_));
         for (int s = 0; s < slices_; ++s) upload(m.targets[static_cast<size_t>(s)], host.targets(s), "analog cell targets");
         if (!plan.adc_column_range.empty()) {
             const analog::AdcSpec group_adc = layer_group_adc(plan, grp);
@@ -241,10 +245,17 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         throw Error("analog mvm: the ADC needs one range for all slices or one per slice");
 }
 
-void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device, uint64_t seed, uint32_t trial) {
+size_t AnalogLayer::chip_bytes(const analog::DeviceParams& device) const {
+    const auto cells = static_cast<size_t>(stored_polarities_ * n_ * k_) * static_cast<size_t>(slices_) * matrices_.size();
+    return cells * sizeof(double) * (device.read_noise.enabled ? 2 : 1) +
+           static_cast<size_t>(slices_ * row_blocks() * col_blocks()) * matrices_.size() * sizeof(float);
+}
+
+void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device, uint64_t seed,
+                          const std::vector<uint32_t>& trials) {
+    if (trials.empty()) throw Error("analog layer '" + plan_.name + "': program() needs at least one chip instance");
     device_ = device;
     seed_ = seed;
-    trial_ = trial;
     const bool offset = map_.mapping == analog::Mapping::Offset;
     const int polarities = offset ? 1 : 2;
     const int64_t count = n_ * k_;
@@ -258,26 +269,37 @@ void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device
         at0_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
         at_t_.grow(static_cast<size_t>(polarities * count), "drift-compensation reads");
     }
-    for (Matrix& m : matrices_) {
-        if (compensate_) m.compensation.grow(static_cast<size_t>(slices_ * rb_count * cb_count), "drift compensation");
-        for (int s = 0; s < slices_; ++s) {
-            float* g = m.g[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "analog conductances");
-            float* var = read_noise_ ? m.var[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "read-noise variances") : nullptr;
-            if (count == 0) continue;
-            program_kernel<<<grid_for(count), kThreads, 0, ctx.stream>>>(
-                m.targets[static_cast<size_t>(s)].get(), count, polarities, stored_polarities_, offset, device, m.program_base,
-                static_cast<uint64_t>(s), seed, trial, layer, t, g, var, compensate_ ? at0_.get() : nullptr,
-                compensate_ ? at_t_.get() : nullptr);
-            XBARSIM_CUDA_LAUNCH_CHECK();
-            if (compensate_) {
-                compensation_kernel<<<grid_for(rb_count * cb_count), kThreads, 0, ctx.stream>>>(
-                    at0_.get(), at_t_.get(), n_, k_, polarities, map_.array_rows, map_.array_cols, rb_count, cb_count, device,
-                    m.compensation.get() + s * rb_count * cb_count);
+    if (chips_.size() < trials.size()) chips_.resize(trials.size());
+    chip_count_ = trials.size();
+    for (size_t c = 0; c < trials.size(); ++c) {
+        Chip& chip = chips_[c];
+        chip.trial = trials[c];
+        chip.groups.resize(matrices_.size());
+        for (size_t grp = 0; grp < matrices_.size(); ++grp) {
+            const Matrix& m = matrices_[grp];
+            Programmed& pg = chip.groups[grp];
+            pg.g.resize(static_cast<size_t>(slices_));
+            pg.var.resize(static_cast<size_t>(slices_));
+            if (compensate_) pg.compensation.grow(static_cast<size_t>(slices_ * rb_count * cb_count), "drift compensation");
+            for (int s = 0; s < slices_; ++s) {
+                double* g = pg.g[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "analog conductances");
+                double* var = read_noise_ ? pg.var[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "read-noise variances")
+                                          : nullptr;
+                if (count == 0) continue;
+                program_kernel<<<grid_for(count), kThreads, 0, ctx.stream>>>(
+                    m.targets[static_cast<size_t>(s)].get(), count, polarities, stored_polarities_, offset, device, m.program_base,
+                    static_cast<uint64_t>(s), seed, chip.trial, layer, t, g, var, compensate_ ? at0_.get() : nullptr,
+                    compensate_ ? at_t_.get() : nullptr);
                 XBARSIM_CUDA_LAUNCH_CHECK();
+                if (compensate_) {
+                    compensation_kernel<<<grid_for(rb_count * cb_count), kThreads, 0, ctx.stream>>>(
+                        at0_.get(), at_t_.get(), n_, k_, polarities, map_.array_rows, map_.array_cols, rb_count, cb_count,
+                        device, pg.compensation.get() + s * rb_count * cb_count);
+                    XBARSIM_CUDA_LAUNCH_CHECK();
+                }
             }
         }
     }
-    programmed_ = true;
 }
 
 void AnalogLayer::dac(const Context& ctx, const float* x, float* xq, int64_t count) const {
@@ -287,14 +309,19 @@ void AnalogLayer::dac(const Context& ctx, const float* x, float* xq, int64_t cou
 size_t AnalogLayer::workspace_bytes_per_column() const {
     const auto rb = static_cast<size_t>(row_blocks()), p = static_cast<size_t>(stored_polarities_);
     const auto n = static_cast<size_t>(n_), k = static_cast<size_t>(k_);
-    const size_t floats = 2 * rb * p * n /* outputs, variances */ + rb + 1 /* input sums */ + 2 * k /* slice, square */;
-    return floats * sizeof(float) + n * sizeof(double);
+    const size_t doubles = 2 * rb * p * n /* outputs, variances */ + 2 * k /* driven input, square */ + n /* accumulator */;
+    return doubles * sizeof(double) + (rb + 1) * sizeof(float) /* input sums */;
 }
 
-void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, int64_t m, float* y, uint64_t first_column) {
-    if (!programmed_) throw Error("analog layer '" + plan_.name + "': multiply() before program()");
+void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, int64_t m, float* y, uint64_t first_column,
+                           size_t chip) {
+    if (chip >= chip_count_)
+        throw Error("analog layer '" + plan_.name + "': multiply() on chip " + std::to_string(chip) + " of " +
+                    std::to_string(chip_count_) + " programmed");
     if (m == 0) return;
     const Matrix& mat = matrices_.at(static_cast<size_t>(group));
+    const Programmed& pg = chips_[chip].groups.at(static_cast<size_t>(group));
+    const uint32_t trial = chips_[chip].trial;
     analog::WeightRecombination rc;
     rc.sliced = slices_ > 1;
     rc.offset = map_.mapping == analog::Mapping::Offset;
@@ -316,49 +343,46 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     const auto total_in = static_cast<size_t>(k_ * m);
     const int64_t rb_stride = P * nm;  // floats between row blocks in part/part_var
 
-    float* part = part_.grow(static_cast<size_t>(rb_count * rb_stride), "analog array outputs");
-    float* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count * rb_stride), "read-noise variances") : nullptr;
+    double* part = part_.grow(static_cast<size_t>(rb_count * rb_stride), "analog array outputs");
+    double* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count * rb_stride), "read-noise variances") : nullptr;
     float* colsum = base != 0.0f ? colsum_.grow(static_cast<size_t>(rb_count * m), "input sums") : nullptr;
-    float* slice_in = serial ? slice_in_.grow(total_in, "input slices") : nullptr;
-    float* square_in = lumped ? square_in_.grow(total_in, "squared inputs") : nullptr;
+    double* xin = slice_in_.grow(total_in, "driven inputs");
+    double* square_in = lumped ? square_in_.grow(total_in, "squared inputs") : nullptr;
     double* acc = acc_.grow(static_cast<size_t>(nm), "analog accumulator");
     XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, static_cast<size_t>(nm) * sizeof(double), ctx.stream));
 
-    const RngStream noise{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
-    const RngStream rounding{seed_, trial_, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
+    const RngStream noise{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
+    const RngStream rounding{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
     Context quiet = ctx;
     quiet.log = nullptr;  // analog GEMMs are not the digital network's (as on the CPU)
     // part[rb][p] [N x m] = M[:, rb rows] . x[rb rows, :] for every row block of one polarity.
-    auto block_products = [&](const float* mat_p, const float* x, float* out_p) {
-        sgemm_strided_batched(quiet, n_, m, rows, mat_p, k_, rows, x, m, rows * m, out_p, m, rb_stride, full_blocks);
+    // In double, like cpu::dgemm in AnalogMatrix, so both backends round the same sums.
+    auto block_products = [&](const double* mat_p, const double* x, double* out_p) {
+        dgemm_strided_batched(quiet, n_, m, rows, mat_p, k_, rows, x, m, rows * m, out_p, m, rb_stride, full_blocks);
         if (last_rows > 0)
-            sgemm(quiet, false, false, n_, m, last_rows, 1.0f, mat_p + full_blocks * rows, k_, x + full_blocks * rows * m, m,
-                  0.0f, out_p + full_blocks * rb_stride, m);
+            dgemm(quiet, n_, m, last_rows, mat_p + full_blocks * rows, k_, x + full_blocks * rows * m, m,
+                  out_p + full_blocks * rb_stride, m);
     };
     for (int js = 0; js < in_slices; ++js) {
-        const float* xin = xq;
-        if (serial || lumped) {
-            input_slice_kernel<<<grid_for(static_cast<int64_t>(total_in)), kThreads, 0, ctx.stream>>>(
-                xq, static_cast<int64_t>(total_in), n_x, js, serial ? input_.slice_bits : 0, slice_in, square_in);
-            XBARSIM_CUDA_LAUNCH_CHECK();
-            if (serial) xin = slice_in;
-        }
+        input_slice_kernel<<<grid_for(static_cast<int64_t>(total_in)), kThreads, 0, ctx.stream>>>(
+            xq, static_cast<int64_t>(total_in), n_x, js, serial ? input_.slice_bits : 0, xin, square_in);
+        XBARSIM_CUDA_LAUNCH_CHECK();
         if (colsum) {
-            column_sum_kernel<<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xin, k_, m, rows, rb_count, colsum);
+            column_sum_kernel<double><<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xin, k_, m, rows, rb_count, colsum);
             XBARSIM_CUDA_LAUNCH_CHECK();
         }
         const float in_factor = serial ? analog::input_slice_factor(js, input_.slice_bits, n_x) : 1.0f;
         for (int s = 0; s < slices_; ++s) {
             for (int p = 0; p < P; ++p) {
-                block_products(mat.g[static_cast<size_t>(s)].get() + p * count, xin, part + p * nm);
-                if (lumped) block_products(mat.var[static_cast<size_t>(s)].get() + p * count, square_in, part_var + p * nm);
+                block_products(pg.g[static_cast<size_t>(s)].get() + p * count, xin, part + p * nm);
+                if (lumped) block_products(pg.var[static_cast<size_t>(s)].get() + p * count, square_in, part_var + p * nm);
                 if (per_cell) {
                     const uint64_t cell_base = analog::read_noise_cell_element_base(
                         mat.read_base, static_cast<uint64_t>(p), static_cast<uint64_t>(slices_), static_cast<uint64_t>(s),
                         static_cast<uint64_t>(in_slices), static_cast<uint64_t>(js), static_cast<uint64_t>(n_),
                         static_cast<uint64_t>(k_));
                     per_cell_noise_kernel<<<grid_for(rb_count * nm), kThreads, 0, ctx.stream>>>(
-                        mat.var[static_cast<size_t>(s)].get() + p * count, xin, n_, k_, m, rows, rb_count, noise, cell_base,
+                        pg.var[static_cast<size_t>(s)].get() + p * count, xin, n_, k_, m, rows, rb_count, noise, cell_base,
                         first_column, part + p * nm, rb_stride);
                     XBARSIM_CUDA_LAUNCH_CHECK();
                 }
@@ -367,7 +391,7 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
             a.part = part;
             a.part_var = part_var;
             a.colsum = colsum;
-            a.comp = compensate_ ? mat.compensation.get() + s * rb_count * cb_count : nullptr;
+            a.comp = compensate_ ? pg.compensation.get() + s * rb_count * cb_count : nullptr;
             a.column_hi = mat.column_hi.get() ? mat.column_hi.get() + s * n_ : nullptr;
             a.column_lo = mat.column_lo.get() ? mat.column_lo.get() + s * n_ : nullptr;
             a.acc = acc;
@@ -403,7 +427,7 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     float* colsum_all = nullptr;
     if (constant != 0.0f) {
         colsum_all = colsum_all_.grow(static_cast<size_t>(m), "input sums");
-        column_sum_kernel<<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
+        column_sum_kernel<float><<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
         XBARSIM_CUDA_LAUNCH_CHECK();
     }
     finish_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(acc, colsum_all, constant, mat.w_scale.get(), input_.range, n_, m, y);

@@ -1,10 +1,15 @@
 // The CUDA backend: the whole graph on the device. Constants are uploaded once at load, analog
 // layers are programmed on the device, activations stay on the device between layers (buffers
 // reused after their last use, as in the CPU backend), every kernel and cuBLAS call is enqueued on
-// one stream, and the host waits once per forward pass, for the outputs.
+// one stream, and the host waits once per forward pass, for the outputs. Several chip instances
+// (Monte Carlo trials) can be programmed at once: each input batch is then replicated once per
+// chip on the device and the whole network runs on chips x samples, each chip's samples on that
+// chip's arrays.
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -47,13 +52,25 @@ public:
         XBARSIM_CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
         ctx_.stream = stream_;
         ctx_.blas = blas_;
+        // submit(): input copies run on their own stream so that they overlap the pass before.
+        XBARSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+        for (auto& slot : slots_) {
+            XBARSIM_CUDA_CHECK(cudaEventCreateWithFlags(&slot.input_ready, cudaEventDisableTiming));
+            XBARSIM_CUDA_CHECK(cudaEventCreateWithFlags(&slot.pass_done, cudaEventDisableTiming));
+        }
     }
     ~CudaBackend() override {
         // Outstanding work must finish before its buffers are freed; errors are ignored here.
         if (stream_) cudaStreamSynchronize(stream_);
+        if (copy_stream_) cudaStreamSynchronize(copy_stream_);
         constants_.clear();
         analog_.clear();
+        for (auto& slot : slots_) {
+            if (slot.input_ready) cudaEventDestroy(slot.input_ready);
+            if (slot.pass_done) cudaEventDestroy(slot.pass_done);
+        }
         if (blas_) cublasDestroy(blas_);
+        if (copy_stream_) cudaStreamDestroy(copy_stream_);
         if (stream_) cudaStreamDestroy(stream_);
     }
     CudaBackend(const CudaBackend&) = delete;
@@ -80,24 +97,33 @@ public:
                                           cudaMemcpyHostToDevice));
         }
         schedule_ = schedule_graph(graph);  // the CPU backend's analysis, shared
+        chips_.clear();
+        max_chips_ = 1;
         // Column workspace: a quarter of what is free after the weights, at most 1 GiB.
         const auto [free_bytes, total_bytes] = cuda::device_memory_info();
         (void)total_bytes;
         workspace_.budget_bytes = std::clamp<size_t>(free_bytes / 4, size_t{16} << 20, size_t{1} << 30);
+        if (plan_) size_chips(free_bytes > workspace_.budget_bytes ? free_bytes - workspace_.budget_bytes : 0);
     }
+
+    int64_t max_chips() const override { return max_chips_; }
 
     void record_gemms(std::vector<GemmShape>* log) override { ctx_.log = log; }
     void observe(MvmObserver* observer) override { observer_ = observer; }
 
-    void program(uint32_t trial) override {
+    void program(uint32_t trial) override { program_chips({trial}); }
+
+    void program_chips(const std::vector<uint32_t>& trials) override {
         if (!graph_) throw Error("cuda backend: program() called before load()");
+        if (trials.empty()) throw Error("cuda backend: program_chips() needs at least one chip instance");
+        if (static_cast<int64_t>(trials.size()) > max_chips_)
+            throw Error("cuda backend: " + std::to_string(trials.size()) + " chip instances asked for, " +
+                        std::to_string(max_chips_) + " fit on " + device_name_ + " side by side");
         samples_done_ = 0;  // read-noise draws are indexed by the sample since programming
+        chips_ = plan_ ? trials : std::vector<uint32_t>{trials.front()};
         if (!plan_) return;
-        for (const auto& l : plan_->layers) {
-            auto& layer = analog_[l.node];
-            if (!layer) layer = std::make_unique<cuda::AnalogLayer>(graph_->value(graph_->nodes[l.node].inputs[1]).data, l);
-            layer->program(ctx_, plan_->device, plan_->seed, trial);
-        }
+        make_analog_layers();
+        for (const auto& l : plan_->layers) analog_[l.node]->program(ctx_, plan_->device, plan_->seed, chips_);
         programmed_ = true;
         max_batch_ = 0;  // the analog arrays now hold device memory: size batches again
     }
@@ -106,6 +132,123 @@ public:
     std::vector<Tensor> forward(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) override {
         if (!graph_) throw Error("cuda backend: forward() called before load()");
         if (plan_ && !programmed_) program(0);
+        check_inputs(inputs);
+        const int64_t batch = inputs[0].shape.empty() ? 1 : inputs[0].dim(0);
+        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
+        const auto chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+        if (chips > 1 && inputs[0].shape.empty())
+            throw Error("cuda backend: several chip instances need inputs with a batch dimension");
+        // Samples per chip that one device pass holds (the pass runs chips x samples).
+        const int64_t per_pass = std::max<int64_t>(max_batch_ / chips, 1);
+        if (batch <= per_pass || inputs[0].shape.empty()) return forward_on_device(inputs, extra_values);
+        // Too large for the device at once: consecutive sub-batches (read-noise draws follow the
+        // sample index, so the results are those of one pass), each chip's rows concatenated.
+        std::vector<Tensor> result;
+        for (int64_t b0 = 0; b0 < batch; b0 += per_pass) {
+            const int64_t nb = std::min(per_pass, batch - b0);
+            std::vector<Tensor> part_inputs;
+            for (const Tensor& t : inputs) {
+                const int64_t per = t.size() / std::max<int64_t>(t.dim(0), 1);
+                Shape s = t.shape;
+                s[0] = nb;
+                part_inputs.emplace_back(s, std::vector<float>(t.data.begin() + b0 * per, t.data.begin() + (b0 + nb) * per));
+            }
+            const auto part = forward_on_device(part_inputs, extra_values);
+            if (result.empty()) {
+                for (const Tensor& p : part) {
+                    if (p.shape.empty() || p.dim(0) != chips * nb)
+                        throw Error("cuda backend: an output has no batch dimension to split the batch over");
+                    Shape s = p.shape;
+                    s[0] = chips * batch;
+                    result.emplace_back(s, std::vector<float>(static_cast<size_t>(numel(s))));
+                }
+            }
+            // Chip c's rows of this sub-batch go to rows c·batch + b0 ... of the result.
+            for (size_t i = 0; i < result.size(); ++i) {
+                const int64_t per = part[i].size() / (chips * nb);
+                for (int64_t c = 0; c < chips; ++c)
+                    std::copy_n(part[i].data.begin() + c * nb * per, nb * per, result[i].data.begin() + (c * batch + b0) * per);
+            }
+        }
+        return result;
+    }
+
+    // Pipelined passes: the batch goes to pinned memory and to the device on copy_stream_ (after
+    // the pass that last read the slot's device buffer), the pass waits for it on the compute
+    // stream, and its outputs come back into the slot's pinned buffer; collect() waits for them.
+    // With one pass in flight the next batch's copy thus overlaps its compute.
+    void submit(const std::vector<Tensor>& inputs) override {
+        if (!graph_) throw Error("cuda backend: submit() called before load()");
+        if (flights_.size() >= slots_.size())
+            throw Error("cuda backend: " + std::to_string(flights_.size()) + " passes in flight; collect() one first");
+        if (plan_ && !programmed_) program(0);
+        check_inputs(inputs);
+        const int64_t batch = inputs[0].shape.empty() ? 1 : inputs[0].dim(0);
+        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
+        const auto chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+        if (observer_ || inputs.size() != 1 || inputs[0].shape.empty() || batch > std::max<int64_t>(max_batch_ / chips, 1)) {
+            // Observers synchronize anyway, and split batches run pass by pass: no pipelining.
+            flights_.push_back({-1, forward(inputs, {}), {}});
+            return;
+        }
+        const int index = next_slot_;
+        next_slot_ = (next_slot_ + 1) % static_cast<int>(slots_.size());
+        Slot& slot = slots_[static_cast<size_t>(index)];
+        const Tensor& t = inputs[0];
+        const size_t floats = t.data.size(), bytes = floats * sizeof(float);
+        // The slot's previous pass was collected (passes complete in order), so its buffers are free.
+        float* host = slot.host_in.grow(floats);
+        std::memcpy(host, t.data.data(), bytes);
+        float* dev = slot.device_in.grow(floats * static_cast<size_t>(chips), "input batch");
+        XBARSIM_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, slot.pass_done, 0));
+        XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, copy_stream_));
+        XBARSIM_CUDA_CHECK(cudaEventRecord(slot.input_ready, copy_stream_));
+        XBARSIM_CUDA_CHECK(cudaStreamWaitEvent(stream_, slot.input_ready, 0));
+        for (int64_t c = 1; c < chips; ++c)  // one copy per chip instance, chip-major
+            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dev + c * static_cast<int64_t>(floats), dev, bytes, cudaMemcpyDeviceToDevice, stream_));
+        DeviceTensor in;
+        in.shape = t.shape;
+        in.shape[0] *= chips;
+        in.data = dev;  // not pooled (capacity 0): the pass does not free it
+        std::vector<DeviceTensor> outs = run_graph({in}, {});
+        samples_done_ += static_cast<uint64_t>(batch);
+        std::vector<Shape> shapes;
+        download(outs, slot.host_out);
+        for (auto& o : outs) {
+            shapes.push_back(o.shape);
+            release(o);
+        }
+        XBARSIM_CUDA_CHECK(cudaEventRecord(slot.pass_done, stream_));
+        flights_.push_back({index, {}, std::move(shapes)});
+    }
+
+    std::vector<Tensor> collect() override {
+        if (flights_.empty()) throw Error("cuda backend: collect() without a submitted pass");
+        Flight f = std::move(flights_.front());
+        flights_.pop_front();
+        if (f.slot < 0) return std::move(f.ready);
+        const Slot& slot = slots_[static_cast<size_t>(f.slot)];
+        XBARSIM_CUDA_CHECK(cudaEventSynchronize(slot.pass_done));
+        return to_host(f.shapes, slot.host_out.get());
+    }
+
+private:
+    struct Slot {
+        cuda::PinnedBuffer host_in, host_out;
+        cuda::DeviceArray<float> device_in;
+        cudaEvent_t input_ready = nullptr, pass_done = nullptr;
+    };
+    struct Flight {
+        int slot = -1;                  // -1: run synchronously, outputs in `ready`
+        std::vector<Tensor> ready;
+        std::vector<Shape> shapes;      // outputs waiting in the slot's pinned buffer
+    };
+    std::array<Slot, 2> slots_;
+    std::deque<Flight> flights_;
+    int next_slot_ = 0;
+    cudaStream_t copy_stream_ = nullptr;
+
+    void check_inputs(const std::vector<Tensor>& inputs) const {
         const Graph& g = *graph_;
         if (inputs.size() != g.inputs.size())
             throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
@@ -116,37 +259,8 @@ public:
                 throw Error("input '" + declared.name + "' of shape " + shape_str(s) + " does not match the model's " +
                             shape_str(declared.shape) + " (the batch dimension may differ)");
         }
-        const int64_t batch = inputs[0].shape.empty() ? 1 : inputs[0].dim(0);
-        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
-        if (batch <= max_batch_ || inputs[0].shape.empty()) return forward_on_device(inputs, extra_values);
-        // Too large for the device at once: consecutive sub-batches (read-noise draws follow the
-        // sample index, so the results are those of one pass), outputs concatenated on dim 0.
-        std::vector<Tensor> result;
-        for (int64_t b0 = 0; b0 < batch; b0 += max_batch_) {
-            const int64_t nb = std::min(max_batch_, batch - b0);
-            std::vector<Tensor> part_inputs;
-            for (const Tensor& t : inputs) {
-                const int64_t per = t.size() / std::max<int64_t>(t.dim(0), 1);
-                Shape s = t.shape;
-                s[0] = nb;
-                part_inputs.emplace_back(s, std::vector<float>(t.data.begin() + b0 * per, t.data.begin() + (b0 + nb) * per));
-            }
-            auto part = forward_on_device(part_inputs, extra_values);
-            if (result.empty()) {
-                result = std::move(part);
-                continue;
-            }
-            for (size_t i = 0; i < result.size(); ++i) {
-                if (result[i].shape.empty() || part[i].shape.empty() || result[i].dim(0) == 0)
-                    throw Error("cuda backend: output " + std::to_string(i) + " has no batch dimension to split the batch over");
-                result[i].data.insert(result[i].data.end(), part[i].data.begin(), part[i].data.end());
-                result[i].shape[0] += part[i].dim(0);
-            }
-        }
-        return result;
     }
 
-private:
     const Graph* graph_ = nullptr;
     const AnalogPlan* plan_ = nullptr;
     std::string device_name_;
@@ -156,7 +270,9 @@ private:
     std::map<int, cuda::DeviceArray<float>> constants_;
     std::vector<std::unique_ptr<cuda::AnalogLayer>> analog_;  // per node; null for digital nodes
     bool programmed_ = false;
-    uint64_t samples_done_ = 0;
+    std::vector<uint32_t> chips_;  // the trials of the chip instances programmed (empty: none yet)
+    int64_t max_chips_ = 1;
+    uint64_t samples_done_ = 0;  // per chip
     MvmObserver* observer_ = nullptr;
     GraphSchedule schedule_;  // when values are freed, which activations are fused
     cuda::BufferPool pool_;
@@ -164,6 +280,28 @@ private:
     cuda::PinnedBuffer staging_;
     int64_t max_batch_ = 0;  // largest batch one device pass holds (0: not sized yet)
     size_t current_ = 0;
+
+    void make_analog_layers() {
+        for (const auto& l : plan_->layers) {
+            auto& layer = analog_[l.node];
+            if (!layer) layer = std::make_unique<cuda::AnalogLayer>(graph_->value(graph_->nodes[l.node].inputs[1]).data, l);
+        }
+    }
+
+    // How many chip instances fit side by side: their conductances in half of `free_bytes` (the
+    // rest stays for activations, which grow with the chips too), at most 64. A plan the layers
+    // refuse (uncalibrated, an option not on the GPU) gets 1, and program() reports the error.
+    void size_chips(size_t free_bytes) {
+        try {
+            make_analog_layers();
+        } catch (const Error&) {
+            max_chips_ = 1;
+            return;
+        }
+        size_t per_chip = 0;
+        for (const auto& l : plan_->layers) per_chip += analog_[l.node]->chip_bytes(plan_->device);
+        max_chips_ = static_cast<int64_t>(std::clamp<size_t>(free_bytes / 2 / std::max<size_t>(per_chip, 1), 1, 64));
+    }
 
     // Peak bytes of live activations for a batch of one sample, from the same last-use schedule
     // as forward_on_device (shapes only, nothing allocated).
@@ -238,7 +376,69 @@ private:
         t = DeviceTensor();
     }
 
+    // One synchronous pass: inputs uploaded (one copy per chip), the graph, outputs downloaded.
     std::vector<Tensor> forward_on_device(const std::vector<Tensor>& inputs, const std::vector<int>& extra_values) {
+        // Inputs: host -> pinned staging -> device (one DMA each).
+        size_t staged = 0;
+        for (const Tensor& t : inputs) staged += t.data.size();
+        float* pinned = staging_.grow(staged);
+        size_t offset = 0;
+        std::vector<DeviceTensor> device_inputs;
+        for (const Tensor& t : inputs) {
+            std::memcpy(pinned + offset, t.data.data(), t.data.size() * sizeof(float));
+            // One copy of the batch per chip instance, chip-major.
+            const int64_t chips = t.shape.empty() ? 1 : static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+            Shape shape = t.shape;
+            if (!shape.empty()) shape[0] *= chips;
+            DeviceTensor d = allocate(shape);
+            const size_t bytes = t.data.size() * sizeof(float);
+            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data, pinned + offset, bytes, cudaMemcpyHostToDevice, stream_));
+            for (int64_t c = 1; c < chips; ++c)
+                XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data + c * static_cast<int64_t>(t.data.size()), d.data, bytes,
+                                                   cudaMemcpyDeviceToDevice, stream_));
+            device_inputs.push_back(std::move(d));
+            offset += t.data.size();
+        }
+        std::vector<DeviceTensor> outs = run_graph(std::move(device_inputs), extra_values);
+        samples_done_ += static_cast<uint64_t>(inputs[0].shape.empty() ? 1 : inputs[0].dim(0));
+        // Outputs: device -> pinned staging, one wait, then into host tensors.
+        download(outs, staging_);
+        XBARSIM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        std::vector<Shape> shapes;
+        for (auto& o : outs) {
+            shapes.push_back(o.shape);
+            release(o);
+        }
+        return to_host(shapes, staging_.get());
+    }
+
+    // Enqueues copies of `outs` into `host` (grown to hold them all, back to back).
+    void download(const std::vector<DeviceTensor>& outs, cuda::PinnedBuffer& host) {
+        size_t floats = 0;
+        for (const auto& t : outs) floats += static_cast<size_t>(t.size());
+        float* dst = host.grow(floats);
+        for (const auto& t : outs) {
+            if (t.size() > 0)
+                XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dst, t.data, static_cast<size_t>(t.size()) * sizeof(float), cudaMemcpyDeviceToHost,
+                                                   stream_));
+            dst += t.size();
+        }
+    }
+
+    static std::vector<Tensor> to_host(const std::vector<Shape>& shapes, const float* host) {
+        std::vector<Tensor> result;
+        for (const Shape& s : shapes) {
+            const int64_t n = numel(s);
+            result.emplace_back(s, std::vector<float>(host, host + n));
+            host += n;
+        }
+        return result;
+    }
+
+    // Enqueues the whole graph on `inputs` (device tensors, one per graph input; pooled ones are
+    // freed at their last use). Returns the graph outputs followed by `extra_values`, still on the
+    // device; the caller releases them once their copies are enqueued.
+    std::vector<DeviceTensor> run_graph(std::vector<DeviceTensor> inputs, const std::vector<int>& extra_values) {
         const Graph& g = *graph_;
         std::vector<DeviceTensor> live(g.values.size());
         std::vector<DeviceTensor> constant_views(g.values.size());
@@ -246,19 +446,7 @@ private:
             constant_views[static_cast<size_t>(id)].shape = g.value(id).data.shape;
             constant_views[static_cast<size_t>(id)].data = arr.get();
         }
-        // Inputs: host -> pinned staging -> device (one DMA each).
-        size_t staged = 0;
-        for (const Tensor& t : inputs) staged += t.data.size();
-        float* pinned = staging_.grow(staged);
-        size_t offset = 0;
-        for (size_t i = 0; i < inputs.size(); ++i) {
-            const Tensor& t = inputs[i];
-            std::memcpy(pinned + offset, t.data.data(), t.data.size() * sizeof(float));
-            DeviceTensor d = allocate(t.shape);
-            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data, pinned + offset, t.data.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
-            live[static_cast<size_t>(g.inputs[i])] = std::move(d);
-            offset += t.data.size();
-        }
+        for (size_t i = 0; i < inputs.size(); ++i) live[static_cast<size_t>(g.inputs[i])] = std::move(inputs[i]);
         std::vector<bool> keep(g.values.size(), false);
         for (int v : extra_values) keep[static_cast<size_t>(v)] = true;
         auto get = [&](int id) -> const DeviceTensor& {
@@ -312,31 +500,25 @@ private:
             for (auto& t : live) release(t);
             throw;
         }
-        samples_done_ += static_cast<uint64_t>(inputs[0].shape.empty() ? 1 : inputs[0].dim(0));
-        // Outputs: device -> pinned staging, one wait, then into host tensors.
+        // The wanted values leave `live` (a value listed twice is handed out once, then viewed).
         std::vector<int> wanted(g.outputs.begin(), g.outputs.end());
         wanted.insert(wanted.end(), extra_values.begin(), extra_values.end());
-        size_t out_floats = 0;
-        for (int v : wanted) out_floats += static_cast<size_t>(get(v).size());
-        float* host = staging_.grow(out_floats);
-        offset = 0;
+        std::vector<DeviceTensor> outs;
+        std::vector<bool> taken(g.values.size(), false);
         for (int v : wanted) {
-            const DeviceTensor& t = get(v);
-            if (t.size() > 0)
-                XBARSIM_CUDA_CHECK(cudaMemcpyAsync(host + offset, t.data, static_cast<size_t>(t.size()) * sizeof(float),
-                                                   cudaMemcpyDeviceToHost, stream_));
-            offset += static_cast<size_t>(t.size());
-        }
-        XBARSIM_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        std::vector<Tensor> result;
-        offset = 0;
-        for (int v : wanted) {
-            const DeviceTensor& t = get(v);
-            result.emplace_back(t.shape, std::vector<float>(host + offset, host + offset + t.size()));
-            offset += static_cast<size_t>(t.size());
+            const auto k = static_cast<size_t>(v);
+            if (g.value(v).is_constant || taken[k]) {
+                DeviceTensor view = get(v);
+                view.capacity = 0;
+                outs.push_back(view);
+                continue;
+            }
+            outs.push_back(live[k]);  // moves ownership (capacity) to the caller
+            live[k].capacity = 0;
+            taken[k] = true;
         }
         for (auto& t : live) release(t);
-        return result;
+        return outs;
     }
 
     cuda::MvmHooks hooks() const {
@@ -345,6 +527,7 @@ private:
         h.observer = observer_;
         h.node = current_;
         h.sample_base = samples_done_;
+        h.chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
         return h;
     }
 

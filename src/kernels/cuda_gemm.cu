@@ -1,5 +1,7 @@
 // Matrix-product pieces of the CUDA backend: cuBLAS FP32 GEMMs (row-major wrappers), im2col, and
 // the bias/activation epilogues that put GEMM results into the output layout.
+#include <algorithm>
+
 #include "cuda_check.cuh"
 #include "cuda_ops.cuh"
 
@@ -25,50 +27,72 @@ void sgemm_strided_batched(const Context& ctx, int64_t m, int64_t n, int64_t k, 
                                                       a, lda, stride_a, &zero, c, ldc, stride_c, batch));
 }
 
+void dgemm(const Context& ctx, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb,
+           double* c, int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    const double one = 1.0, zero = 0.0;
+    XBARSIM_CUBLAS_CHECK(cublasDgemm_64(ctx.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, ldb, a, lda, &zero, c, ldc));
+}
+
+void dgemm_strided_batched(const Context& ctx, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+                           int64_t stride_a, const double* b, int64_t ldb, int64_t stride_b, double* c, int64_t ldc,
+                           int64_t stride_c, int64_t batch) {
+    if (m == 0 || n == 0 || batch == 0) return;
+    const double one = 1.0, zero = 0.0;
+    XBARSIM_CUBLAS_CHECK(cublasDgemmStridedBatched_64(ctx.blas, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, ldb, stride_b,
+                                                      a, lda, stride_a, &zero, c, ldc, stride_c, batch));
+}
+
 namespace {
 
+// Index arithmetic in 32 bits where every offset fits: a 64-bit division costs many times a
+// 32-bit one, and these memory-bound kernels divide several times per element.
+inline bool fits_int32(int64_t largest_offset) { return largest_offset < (int64_t{1} << 31); }
+
 // One thread per element of cols; mirrors cpu_gemm.cpp's im2col (zeros outside the image).
-__global__ void im2col_kernel(const float* __restrict__ x, int64_t channels, int64_t c0, int64_t cg, int64_t b0,
-                              int64_t nb, WindowGeometry g, float* __restrict__ cols, int64_t row_stride,
-                              int64_t sample_stride) {
-    const int64_t ohw = g.out_h * g.out_w, kk = g.kernel_h * g.kernel_w;
-    const int64_t total = cg * kk * nb * ohw;
-    for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-         t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int64_t p = t % ohw;
-        const int64_t b = (t / ohw) % nb;
-        const int64_t r = t / (ohw * nb);
-        const int64_t c = c0 + r / kk, kh = (r % kk) / g.kernel_w, kw = r % g.kernel_w;
-        const int64_t oh = p / g.out_w, ow = p % g.out_w;
-        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-        const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+template <class I>
+__global__ void im2col_kernel(const float* __restrict__ x, I channels, I c0, I cg, I b0, I nb, WindowGeometry geometry,
+                              float* __restrict__ cols, I row_stride, I sample_stride) {
+    const I out_w = static_cast<I>(geometry.out_w), kernel_w = static_cast<I>(geometry.kernel_w);
+    const I in_h = static_cast<I>(geometry.in_h), in_w = static_cast<I>(geometry.in_w);
+    const I ohw = static_cast<I>(geometry.out_h) * out_w, kk = static_cast<I>(geometry.kernel_h) * kernel_w;
+    const I total = cg * kk * nb * ohw;
+    for (I t = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); t < total;
+         t += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
+        const I p = t % ohw;
+        const I b = (t / ohw) % nb;
+        const I r = t / (ohw * nb);
+        const I c = c0 + r / kk, kh = (r % kk) / kernel_w, kw = r % kernel_w;
+        const I oh = p / out_w, ow = p % out_w;
+        const I ih = oh * static_cast<I>(geometry.stride_h) - static_cast<I>(geometry.pad_top) + kh * static_cast<I>(geometry.dilation_h);
+        const I iw = ow * static_cast<I>(geometry.stride_w) - static_cast<I>(geometry.pad_left) + kw * static_cast<I>(geometry.dilation_w);
         float v = 0.0f;
-        if (ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w) v = x[(((b0 + b) * channels + c) * g.in_h + ih) * g.in_w + iw];
+        if (ih >= 0 && ih < in_h && iw >= 0 && iw < in_w) v = x[(((b0 + b) * channels + c) * in_h + ih) * in_w + iw];
         cols[r * row_stride + b * sample_stride + p] = v;
     }
 }
 
 __device__ inline float clamp_epilogue(float v, Epilogue ep) { return fminf(fmaxf(v, ep.lo), ep.hi); }
 
-__global__ void bias_epilogue_nchw_kernel(float* out, const float* __restrict__ bias, int64_t total, int64_t channels,
-                                          int64_t inner, Epilogue ep) {
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+template <class I>
+__global__ void bias_epilogue_nchw_kernel(float* out, const float* __restrict__ bias, I total, I channels, I inner, Epilogue ep) {
+    for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < total;
+         i += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
         const float bv = bias ? bias[(i / inner) % channels] : 0.0f;
         out[i] = clamp_epilogue(out[i] + bv, ep);
     }
 }
 
+template <class I>
 __global__ void scatter_group_output_kernel(const float* __restrict__ prod, float* __restrict__ out,
-                                            const float* __restrict__ bias, int64_t b0, int64_t nb, int64_t n_out,
-                                            int64_t oc0, int64_t ng, int64_t ohw, Epilogue ep) {
-    const int64_t total = nb * ng * ohw;
-    for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
-         t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int64_t p = t % ohw;
-        const int64_t o = (t / ohw) % ng;
-        const int64_t b = t / (ohw * ng);
-        const int64_t oc = oc0 + o;
+                                            const float* __restrict__ bias, I b0, I nb, I n_out, I oc0, I ng, I ohw, Epilogue ep) {
+    const I total = nb * ng * ohw;
+    for (I t = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); t < total;
+         t += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
+        const I p = t % ohw;
+        const I o = (t / ohw) % ng;
+        const I b = t / (ohw * ng);
+        const I oc = oc0 + o;
         const float bv = bias ? bias[oc] : 0.0f;
         out[((b0 + b) * n_out + oc) * ohw + p] = clamp_epilogue(prod[(o * nb + b) * ohw + p] + bv, ep);
     }
@@ -110,7 +134,14 @@ void im2col(const Context& ctx, const float* x, int64_t channels, int64_t c0, in
             const WindowGeometry& g, float* cols, int64_t row_stride, int64_t sample_stride) {
     const int64_t total = cg * g.kernel_h * g.kernel_w * nb * g.out_h * g.out_w;
     if (total == 0) return;
-    im2col_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(x, channels, c0, cg, b0, nb, g, cols, row_stride, sample_stride);
+    const int64_t rows = cg * g.kernel_h * g.kernel_w;
+    if (fits_int32(std::max((b0 + nb) * channels * g.in_h * g.in_w, rows * row_stride + nb * sample_stride)))
+        im2col_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
+            x, static_cast<int32_t>(channels), static_cast<int32_t>(c0), static_cast<int32_t>(cg), static_cast<int32_t>(b0),
+            static_cast<int32_t>(nb), g, cols, static_cast<int32_t>(row_stride), static_cast<int32_t>(sample_stride));
+    else
+        im2col_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(x, channels, c0, cg, b0, nb, g, cols, row_stride,
+                                                                            sample_stride);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 
@@ -118,7 +149,11 @@ void bias_epilogue_nchw(const Context& ctx, float* out, const float* bias, int64
                         Epilogue ep) {
     const int64_t total = batch * channels * inner;
     if (total == 0) return;
-    bias_epilogue_nchw_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(out, bias, total, channels, inner, ep);
+    if (fits_int32(total))
+        bias_epilogue_nchw_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
+            out, bias, static_cast<int32_t>(total), static_cast<int32_t>(channels), static_cast<int32_t>(inner), ep);
+    else
+        bias_epilogue_nchw_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(out, bias, total, channels, inner, ep);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 
@@ -126,7 +161,13 @@ void scatter_group_output(const Context& ctx, const float* prod, float* out, con
                           int64_t n_out, int64_t oc0, int64_t ng, int64_t ohw, Epilogue ep) {
     const int64_t total = nb * ng * ohw;
     if (total == 0) return;
-    scatter_group_output_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(prod, out, bias, b0, nb, n_out, oc0, ng, ohw, ep);
+    if (fits_int32((b0 + nb) * n_out * ohw))
+        scatter_group_output_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
+            prod, out, bias, static_cast<int32_t>(b0), static_cast<int32_t>(nb), static_cast<int32_t>(n_out),
+            static_cast<int32_t>(oc0), static_cast<int32_t>(ng), static_cast<int32_t>(ohw), ep);
+    else
+        scatter_group_output_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(prod, out, bias, b0, nb, n_out, oc0,
+                                                                                          ng, ohw, ep);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 

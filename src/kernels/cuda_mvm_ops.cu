@@ -9,6 +9,9 @@ namespace xbarsim::cuda {
 
 namespace {
 
+// Output planes at least this wide make per-sample GEMMs of a 1x1 convolution efficient.
+constexpr int64_t kWidePlane = 1024;
+
 // Copies device columns [k x m] to the host and hands them to the observer (synchronizes the
 // stream: observers are for calibration and statistics, not for timed runs).
 void observe_columns(const Context& ctx, Workspace& ws, const MvmHooks& hooks, int64_t group, const float* cols, int64_t k,
@@ -31,34 +34,23 @@ void conv2d(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, co
     const float* bias_ptr = bias ? bias->data : nullptr;
 
     if (!hooks.analog && !hooks.observer) {
-        // Digital: per-sample GEMMs out_b[group rows] = W_g [ng x k] . cols_b [k x OHW], written
-        // straight into the NCHW output, then bias and activation in place.
         const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
                                g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
-        if (pointwise) {
-            // A 1x1 convolution's columns are the input itself.
+        if (pointwise && ohw >= kWidePlane) {
+            // A 1x1 convolution's columns are the input itself: per-sample GEMMs out_b = W_g . x_b,
+            // wide enough to be efficient, written straight into the NCHW output.
             for (int64_t grp = 0; grp < groups; ++grp)
                 sgemm_strided_batched(ctx, ng, ohw, k, w.data + grp * ng * k, k, 0, x.data + grp * cg * ohw, ohw,
                                       channels * ohw, out.data + grp * ng * ohw, ohw, n_out * ohw, batch);
-        } else {
-            const int64_t per_sample = std::max<int64_t>(k * ohw * static_cast<int64_t>(sizeof(float)), 1);
-            const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_sample, 1, batch);
-            float* cols = ws.cols.grow(static_cast<size_t>(k * ohw * chunk), "im2col columns");
-            for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-                const int64_t nb = std::min(chunk, batch - b0);
-                for (int64_t grp = 0; grp < groups; ++grp) {
-                    im2col(ctx, x.data, channels, grp * cg, cg, b0, nb, g, cols, ohw, k * ohw);
-                    sgemm_strided_batched(ctx, ng, ohw, k, w.data + grp * ng * k, k, 0, cols, ohw, k * ohw,
-                                          out.data + (b0 * n_out + grp * ng) * ohw, ohw, n_out * ohw, nb);
-                }
-            }
+            bias_epilogue_nchw(ctx, out.data, bias_ptr, batch, n_out, ohw, ep);
+            return;
         }
-        bias_epilogue_nchw(ctx, out.data, bias_ptr, batch, n_out, ohw, ep);
-        return;
+        // Otherwise the columns path below: one GEMM over the columns of every sample of a chunk
+        // (per-sample GEMMs of a few hundred columns leave most of the GPU idle).
     }
 
-    // Columns path (analog layer or observer): the CPU layout cols [k x nb*OHW] per group and
-    // chunk, products [ng x nb*OHW], scattered into the output with bias and activation.
+    // Columns path: the CPU layout cols [k x nb*OHW] per group and chunk, products [ng x nb*OHW]
+    // (digital GEMM or analog layer), scattered into the output with bias and activation.
     const float* input = x.data;
     if (hooks.analog) {
         // The DAC runs once on the input, before im2col (padding zeros are dac(0) = 0 as well).
@@ -71,8 +63,11 @@ void conv2d(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, co
     const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_sample, 1, batch);
     float* cols = ws.cols.grow(static_cast<size_t>(k * chunk * ohw), "im2col columns");
     float* prod = ws.prod.grow(static_cast<size_t>(ng * chunk * ohw), "group products");
-    for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
-        const int64_t nb = std::min(chunk, batch - b0);
+    // Chunks never span two chips: each runs on its chip, its samples numbered from that chip's start.
+    const int64_t per_chip = batch / std::max<int64_t>(hooks.chips, 1);
+    for (int64_t b0 = 0, nb = 0; b0 < batch; b0 += nb) {
+        const int64_t chip = b0 / per_chip, in_chip = b0 - chip * per_chip;
+        nb = std::min(chunk, per_chip - in_chip);
         const int64_t m = nb * ohw;
         for (int64_t grp = 0; grp < groups; ++grp) {
             if (hooks.observer) {
@@ -84,7 +79,9 @@ void conv2d(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, co
                 im2col(ctx, input, channels, grp * cg, cg, b0, nb, g, cols, m, ohw);
             }
             if (hooks.analog)
-                hooks.analog->multiply(ctx, grp, cols, m, prod, (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw));
+                hooks.analog->multiply(ctx, grp, cols, m, prod,
+                                       (hooks.sample_base + static_cast<uint64_t>(in_chip)) * static_cast<uint64_t>(ohw),
+                                       static_cast<size_t>(chip));
             else
                 sgemm(ctx, false, false, ng, m, k, 1.0f, w.data + grp * ng * k, k, cols, m, 0.0f, prod, m);
             scatter_group_output(ctx, prod, out.data, bias_ptr, b0, nb, n_out, grp * ng, ng, ohw, ep);
@@ -115,10 +112,14 @@ void linear(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, co
     const int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(ws.budget_bytes) / per_row, 1, std::max<int64_t>(m, 1));
     float* cols = ws.cols.grow(static_cast<size_t>(k * chunk), "linear columns");
     float* prod = ws.prod.grow(static_cast<size_t>(n * chunk), "linear products");
-    for (int64_t r0 = 0; r0 < m; r0 += chunk) {
-        const int64_t mc = std::min(chunk, m - r0);
+    // As for Conv: chunks within one chip's rows, numbered from that chip's first sample.
+    const int64_t per_chip = m / std::max<int64_t>(hooks.chips, 1);
+    for (int64_t r0 = 0, mc = 0; r0 < m; r0 += mc) {
+        const int64_t chip = r0 / per_chip, in_chip = r0 - chip * per_chip;
+        mc = std::min(chunk, per_chip - in_chip);
         transpose_2d(ctx, xq + r0 * k, cols, mc, k);  // cols [k x mc] = xq rows r0.. transposed
-        hooks.analog->multiply(ctx, 0, cols, mc, prod, hooks.sample_base * rows_per_sample + static_cast<uint64_t>(r0));
+        hooks.analog->multiply(ctx, 0, cols, mc, prod, hooks.sample_base * rows_per_sample + static_cast<uint64_t>(in_chip),
+                               static_cast<size_t>(chip));
         linear_epilogue(ctx, prod, out.data + r0 * n, bias_ptr, mc, n, ep);
     }
 }

@@ -31,6 +31,8 @@ struct MvmHooks {
     MvmObserver* observer = nullptr;   // sees the input columns (copied to the host)
     size_t node = 0;
     uint64_t sample_base = 0;          // index of the batch's first sample since programming
+    int64_t chips = 1;                 // chip instances side by side: the batch is chips x samples,
+                                       // chip-major, and chip i's samples run on analog chip i
 };
 
 void conv2d(const Context& ctx, const DeviceTensor& x, const DeviceTensor& w, const DeviceTensor* bias,

@@ -43,6 +43,12 @@ void sgemm(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
 void sgemm_strided_batched(const Context& ctx, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                            int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b, float* c, int64_t ldc,
                            int64_t stride_c, int64_t batch);
+// The same two in double, without logging: the analog arrays' column sums (cpu::dgemm).
+void dgemm(const Context& ctx, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb,
+           double* c, int64_t ldc);
+void dgemm_strided_batched(const Context& ctx, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+                           int64_t stride_a, const double* b, int64_t ldb, int64_t stride_b, double* c, int64_t ldc,
+                           int64_t stride_c, int64_t batch);
 
 // Unrolls input patches of samples [b0, b0+nb), channels [c0, c0+cg) of x [batch, channels, H, W]:
 // cols[r·row_stride + b·sample_stride + p] for row r = (c, kh, kw), sample b, output pixel p.

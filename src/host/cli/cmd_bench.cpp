@@ -25,7 +25,7 @@ namespace {
 
 struct BenchArgs {
     std::string model, out, config, backend = "cpu";
-    int64_t batch = 64, iters = 5, threads = 0;
+    int64_t batch = 64, iters = 5, threads = 0, chips = 1;
     AnalogArgs analog;
 };
 
@@ -56,7 +56,7 @@ void bench(const BenchArgs& a) {
     const double engine_s = seconds_since(t) / static_cast<double>(a.iters);
 
     // The same network with the config's analog layers, in the same run.
-    double analog_s = 0.0;
+    double analog_s = 0.0, chips_s = 0.0;
     size_t analog_layers = 0;
     int passes = 1;  // analog passes per MVM: weight slices x input slices (largest over the layers)
     if (!a.config.empty()) {
@@ -87,6 +87,19 @@ void bench(const BenchArgs& a) {
         t = Clock::now();
         for (int64_t i = 0; i < a.iters; ++i) analog->forward(input);
         analog_s = seconds_since(t) / static_cast<double>(a.iters);
+        if (a.chips > 1) {
+            // Monte Carlo chips side by side: one pass runs the batch on every chip.
+            if (analog->max_chips() < a.chips)
+                throw Error("--chips " + std::to_string(a.chips) + ": backend '" + analog->name() + "' fits " +
+                            std::to_string(analog->max_chips()) + " chip instances per pass");
+            std::vector<uint32_t> trials;
+            for (int64_t c = 0; c < a.chips; ++c) trials.push_back(static_cast<uint32_t>(c));
+            analog->program_chips(trials);
+            analog->forward(input);  // warm-up
+            t = Clock::now();
+            for (int64_t i = 0; i < a.iters; ++i) analog->forward(input);
+            chips_s = seconds_since(t) / static_cast<double>(a.iters);
+        }
     }
 
     // Baseline: the same GEMM sequence on random operands, nothing else (cuBLAS on the GPU).
@@ -125,8 +138,8 @@ void bench(const BenchArgs& a) {
                 static_cast<long long>(a.batch), static_cast<long long>(a.iters));
     std::printf("GEMMs/forward  %zu (%.2f GFLOP)\n", gemms.size(), flops * 1e-9);
     std::printf("engine         %10.1f images/s  (%.4f s per batch)\n", batch / engine_s, engine_s);
-    std::printf(on_gpu ? "cuBLAS only    %10.1f images/s" : "GEMM only      %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", batch / gemm_s, gemm_s,
-                flops / gemm_s * 1e-9);
+    std::printf("%s %10.1f images/s  (%.4f s per batch, %.1f GFLOP/s)\n", on_gpu ? "cuBLAS only   " : "GEMM only     ",
+                batch / gemm_s, gemm_s, flops / gemm_s * 1e-9);
     std::printf("ratio          %10.2f x  (engine time / GEMM-only time)\n", engine_s / gemm_s);
     if (analog_s > 0) {
         std::printf("analog         %10.1f images/s  (%.4f s per batch, %zu analog layers, config %s)\n", batch / analog_s,
@@ -135,6 +148,10 @@ void bench(const BenchArgs& a) {
         std::printf("pass limit     %10.2f x  (analog time / (digital time x %d weight-slice x input-slice passes))\n",
                     analog_s / (engine_s * passes), passes);
     }
+    const double chips = static_cast<double>(a.chips);
+    if (chips_s > 0)
+        std::printf("%lld chips       %10.1f chip-images/s  (%.4f s per pass, %.2f x the throughput of one chip per pass)\n",
+                    static_cast<long long>(a.chips), chips * batch / chips_s, chips_s, chips * analog_s / chips_s);
     if (!a.out.empty()) {
         nlohmann::json j = report_header("bench");
         j["model"] = describe_model(graph, a.model);
@@ -151,6 +168,10 @@ void bench(const BenchArgs& a) {
                            {"images_per_second", batch / analog_s}, {"ratio_over_digital", analog_s / engine_s},
                            {"passes", passes}, {"ratio_over_pass_limit", analog_s / (engine_s * passes)}};
         }
+        if (chips_s > 0)
+            j["chips_side_by_side"] = {{"chips", a.chips}, {"seconds_per_pass", chips_s},
+                                       {"chip_images_per_second", chips * batch / chips_s},
+                                       {"speedup_over_one_chip_per_pass", chips * analog_s / chips_s}};
         write_file_atomic(a.out, j.dump(2) + "\n");
     }
 }
@@ -166,6 +187,9 @@ Command add_bench(CLI::App& app) {
     app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(CLI::PositiveNumber);
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
     app.add_option("--config", a->config, "Also time the network with this config's analog layers");
+    app.add_option("--chips", a->chips,
+                   "Also time this many Monte Carlo chip instances side by side in one pass (needs --config)")
+        ->check(CLI::PositiveNumber);
     add_analog_options(app, a->analog);
     app.add_option("--out", a->out, "Write the figures as JSON");
     return [a] { bench(*a); };

@@ -26,7 +26,7 @@ namespace {
 
 struct RunArgs {
     std::string model, data, config, out, backend;
-    int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1;
+    int64_t images = -1, batch = -1, threads = -1, trials = -1, seed = -1, chips_per_pass = 0;
     std::vector<double> drift_times;
     int64_t layer_stats = 0;
     bool quiet = false;
@@ -79,7 +79,11 @@ void run(const RunArgs& a) {
 
     std::printf("model     %s\n", a.model.c_str());
     std::printf("config    %s (%s)\n", config.name.c_str(), config.source.c_str());
-    std::printf("backend   %s\n", backend->name().c_str());
+    if (backend->max_chips() > 1 && config.run.trials > 1)
+        std::printf("backend   %s (up to %lld chip instances side by side per pass)\n", backend->name().c_str(),
+                    static_cast<long long>(a.chips_per_pass > 0 ? std::min(a.chips_per_pass, backend->max_chips()) : backend->max_chips()));
+    else
+        std::printf("backend   %s\n", backend->name().c_str());
     if (analog)
         std::printf("analog    %zu of the MVM layers on crossbars, ranges: %s\n", analog->plan.layers.size(),
                     analog->ranges_source.c_str());
@@ -93,18 +97,23 @@ void run(const RunArgs& a) {
     if (analog) cost.emplace(graph, config, a.config, analog->plan);
     for (double time : times) {
         if (analog) analog->plan.device.drift.time_s = static_cast<float>(time);
+        const EvalOptions eval_options{config.run.images, config.run.batch_size, !a.quiet, a.chips_per_pass};
         std::vector<EvalResult> trials;
-        for (int64_t t = 0; t < config.run.trials; ++t) {
-            backend->program(static_cast<uint32_t>(t));
-            const bool watch = cost && t == 0 && by_time.empty();
-            if (watch) backend->observe(cost->observer());
-            trials.push_back(evaluate(graph, *backend, *dataset, pre, {config.run.images, config.run.batch_size, !a.quiet}));
-            if (watch) backend->observe(nullptr);
-            const EvalResult& r = trials.back();
-            if (config.run.trials > 1)
-                std::printf("trial %-3lld top-1 %.2f %%  top-5 %.2f %%\n", static_cast<long long>(t), 100.0 * r.top1(),
-                            100.0 * r.top5());
+        std::vector<uint32_t> ids;
+        for (int64_t t = 0; t < config.run.trials; ++t) ids.push_back(static_cast<uint32_t>(t));
+        if (cost && by_time.empty()) {
+            // The cost model watches chip 0 alone, so that its input statistics are one chip's.
+            backend->program(ids.front());
+            backend->observe(cost->observer());
+            trials.push_back(evaluate(graph, *backend, *dataset, pre, eval_options));
+            backend->observe(nullptr);
+            ids.erase(ids.begin());
         }
+        // The other chips side by side where the backend can (the GPU: several per pass).
+        for (auto& r : evaluate_trials(graph, *backend, *dataset, pre, eval_options, ids)) trials.push_back(std::move(r));
+        if (config.run.trials > 1)
+            for (size_t t = 0; t < trials.size(); ++t)
+                std::printf("trial %-3zu top-1 %.2f %%  top-5 %.2f %%\n", t, 100.0 * trials[t].top1(), 100.0 * trials[t].top5());
         if (a.drift_times.size() > 0) std::printf("drift     t = %g s after programming\n", time);
         print_summary(trials, a.data, dataset->size());
         by_time.push_back(std::move(trials));
@@ -155,6 +164,9 @@ Command add_run(CLI::App& app) {
     app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(CLI::PositiveNumber);
     app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(CLI::NonNegativeNumber);
     app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(CLI::PositiveNumber);
+    app.add_option("--chips-per-pass", a->chips_per_pass,
+                   "Monte Carlo chips evaluated side by side in one pass (GPU; 0 = as many as fit in memory)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(CLI::NonNegativeNumber);
     app.add_option("--backend", a->backend, "cpu, cuda, or auto (cuda when a GPU is present; overrides run.backend)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
