@@ -13,11 +13,19 @@ is not an identity), seeded, so the benchmark does the same work as a trained mo
 meaningless, timing is not. BatchNorm is kept in the graph (xbarsim folds it into the convs).
 """
 import argparse
+import inspect
 import os
 
 import torch
 import torch.nn as nn
 
+
+
+def torchscript_exporter():
+    """torch >= 2.9 exports through torch.export (dynamo) by default, which writes opset 18 and
+    cannot convert every graph down to the opsets xbarsim reads (11-17); the TorchScript
+    exporter writes the requested opset directly."""
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 def conv3x3(cin, cout, stride=1):
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
@@ -106,7 +114,8 @@ def main():
     with torch.no_grad():
         torch.onnx.export(model, x, a.out, input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
-                          do_constant_folding=True, training=torch.onnx.TrainingMode.PRESERVE)
+                          do_constant_folding=True, training=torch.onnx.TrainingMode.PRESERVE,
+                          **torchscript_exporter())
     print(f"wrote {a.out} (ResNet-50, random weights, seed {a.seed})")
 
 

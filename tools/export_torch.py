@@ -55,6 +55,7 @@ nn.AvgPool2d, nn.AdaptiveAvgPool2d(1), torch.flatten, torch.cat, residual additi
 """
 
 import argparse
+import inspect
 import importlib
 import io
 import json
@@ -95,6 +96,13 @@ class DemoCNN(nn.Module):
     def forward(self, x):
         return self.fc(torch.flatten(self.pool(self.features(x)), 1))
 
+
+
+def torchscript_exporter():
+    """torch >= 2.9 exports through torch.export (dynamo) by default, which writes opset 18 and
+    cannot convert every graph down to the opsets xbarsim reads (11-17); the TorchScript
+    exporter writes the requested opset directly."""
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 def build_demo(in_ch):
     torch.manual_seed(0)
@@ -269,6 +277,7 @@ def main(argv=None):
                 dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
                 do_constant_folding=True,
                 training=torch.onnx.TrainingMode.PRESERVE,
+                **torchscript_exporter(),
             )
     onnx_model = onnx.load_from_string(buf.getvalue())
     set_meta(onnx_model, "xbarsim.preprocess", preprocess)
