@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build here, run there (see ../shared/GPU.md): builds xbarsim and its tests for Hopper (sm_90) in
 # build-gpu/, strips them, bundles the non-system shared libraries they need as an xz tarball, and
-# writes build-gpu/run-on-gpu.sh, which on the GPU machine, in one call, unpacks the libraries,
-# runs the whole test suite (GPU tests included), a compute-sanitizer memcheck of a short
-# simulation, and the benchmarks, with every log under $OUT (or build-gpu/logs).
+# writes build-gpu/run-on-gpu.sh, which on the GPU machine runs scripts/gpu-run.sh (the GPU tests,
+# the whole suite, compute-sanitizer, the PCM demo, the benchmarks, chips side by side, the
+# co-search demo, each step under its own time limit; logs in build-gpu/logs, packed into $OUT).
+# Carry only build-gpu/xbarsim, build-gpu/tests/xbarsim_tests and build-gpu/bundle-lib.tar.xz
+# (about 20 MB): the object files would exceed the device tool's 64 MiB.
 #
 #   scripts/gpu-bundle.sh                # here (no GPU needed)
 #   build-gpu/run-on-gpu.sh              # there, from the repository root
@@ -29,45 +31,9 @@ rm -rf "$BUILD/bundle"
 
 cat > "$BUILD/run-on-gpu.sh" <<'RUN'
 #!/usr/bin/env bash
-# Runs on the GPU machine from the repository root: tests, memcheck, benchmarks. Logs in $OUT.
-set -uo pipefail
-BUILD=$(cd "$(dirname "$0")" && pwd)
-LOGS=${OUT:-$BUILD/logs}
-mkdir -p "$LOGS" "$BUILD/bundle"
-tar -C "$BUILD/bundle" -xJf "$BUILD/bundle-lib.tar.xz"
-export LD_LIBRARY_PATH=$BUILD/bundle/lib:${LD_LIBRARY_PATH:-}
-X=$BUILD/xbarsim
-{ nvidia-smi -L; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; } > "$LOGS/device.txt" 2>&1
-"$X" devices > "$LOGS/devices.txt" 2>&1
-# 1. The whole suite (the GPU tests run here instead of skipping).
-"$BUILD/tests/xbarsim_tests" --gtest_brief=1 > "$LOGS/tests.txt" 2>&1; echo "tests exit $?" >> "$LOGS/summary.txt"
-"$BUILD/tests/xbarsim_tests" --gtest_filter='Cuda*' > "$LOGS/tests-cuda.txt" 2>&1; echo "cuda tests exit $?" >> "$LOGS/summary.txt"
-# 2. compute-sanitizer on a short simulation (PCM, read noise, drift: every analog kernel).
-compute-sanitizer --tool memcheck --error-exitcode 1 "$X" run --backend cuda --model models/resnet20v1_cifar10.onnx \
-  --data data/cifar10-test --config configs/pcm.yaml --trials 1 --images 64 --batch 32 --calibration-images 64 --quiet \
-  > "$LOGS/memcheck.txt" 2>&1; echo "memcheck exit $?" >> "$LOGS/summary.txt"
-compute-sanitizer --tool racecheck --error-exitcode 1 "$X" run --backend cuda --model models/resnet20v1_cifar10.onnx \
-  --data data/cifar10-test --config configs/bench-full.yaml --images 16 --batch 16 --calibration-images 16 --quiet \
-  > "$LOGS/racecheck.txt" 2>&1; echo "racecheck exit $?" >> "$LOGS/summary.txt"
-# 3. The demo on the GPU against the CPU figure in the README.
-"$X" run --backend cuda --model models/resnet20v1_cifar10.onnx --data data/cifar10-test --config configs/pcm.yaml \
-  --quiet --out "$LOGS/pcm-report.json" > "$LOGS/pcm-run.txt" 2>&1; echo "pcm run exit $?" >> "$LOGS/summary.txt"
-# 4. Benchmarks: ResNet-20 (CIFAR-10 shapes) and ResNet-50 (224x224, random weights exported here).
-for cfg in bench-baseline bench-full; do
-  "$X" bench --backend cuda --model models/resnet20v1_cifar10.onnx --batch 256 --iters 20 --config configs/$cfg.yaml \
-    --out "$LOGS/bench-resnet20-$cfg.json" > "$LOGS/bench-resnet20-$cfg.txt" 2>&1
-  echo "bench resnet20 $cfg exit $?" >> "$LOGS/summary.txt"
-done
-if python3 tools/export_resnet50.py --out "$BUILD/resnet50.onnx" > "$LOGS/export-resnet50.txt" 2>&1; then
-  for cfg in bench-baseline bench-full; do
-    "$X" bench --backend cuda --model "$BUILD/resnet50.onnx" --batch 128 --iters 10 --config configs/$cfg.yaml \
-      --out "$LOGS/bench-resnet50-$cfg.json" > "$LOGS/bench-resnet50-$cfg.txt" 2>&1
-    echo "bench resnet50 $cfg exit $?" >> "$LOGS/summary.txt"
-  done
-else
-  echo "resnet50 export failed (see export-resnet50.txt)" >> "$LOGS/summary.txt"
-fi
-cat "$LOGS/summary.txt"
+# Runs on the GPU machine from the repository root: every step of scripts/gpu-run.sh (or those
+# named) over this build.
+BUILD=$(basename "$(cd "$(dirname "$0")" && pwd)") exec bash scripts/gpu-run.sh "$@"
 RUN
 chmod +x "$BUILD/run-on-gpu.sh"
 du -sh "$BUILD/xbarsim" "$BUILD/tests/xbarsim_tests" "$BUILD/bundle-lib.tar.xz"
