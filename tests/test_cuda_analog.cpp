@@ -31,6 +31,15 @@ Graph small_network() {
     return GraphBuilder({2, 24, 7, 7}).conv(16, 3, 2, "conv", true).relu("relu").flatten("flatten").linear(10, "fc", true).build();
 }
 
+// An input batch for small_network(): normal values (σ 0.6, so that DACs clip some), seeded.
+Tensor random_input(int64_t batch, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 0.6f);
+    Tensor x({batch, 24, 7, 7});
+    for (auto& v : x.data) v = d(rng);
+    return x;
+}
+
 Config config_from_yaml(const std::string& yaml) {
     TempDir dir;
     const std::string path = dir.file("c.yaml");
@@ -127,10 +136,7 @@ TEST_P(CudaAnalog, MatchesCpuAnalogMatrix) {
     AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
     ASSERT_EQ(plan.layers.size(), 2u);
     ASSERT_FALSE(plan.needs_calibration());
-    std::mt19937 rng(3);
-    std::normal_distribution<float> d(0.0f, 0.6f);
-    Tensor x({2, 24, 7, 7});
-    for (auto& v : x.data) v = d(rng);
+    const Tensor x = random_input(2, 3);
     auto cpu = make_backend("cpu");
     auto gpu = make_backend("cuda");
     cpu->load(g, &plan);
@@ -192,10 +198,7 @@ TEST(CudaAnalogNoise, SameSeedSameDrawsOtherTrialOtherDraws) {
                                            "  adc: {bits: 0}\ndevice:\n  model: generic\n  programming: {enabled: true, alpha: 0.05}\n"
                                            "  read_noise: {enabled: true, alpha: 0.05}\n");
     AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
-    Tensor x({2, 24, 7, 7});
-    std::mt19937 rng(9);
-    std::normal_distribution<float> d(0.0f, 0.6f);
-    for (auto& v : x.data) v = d(rng);
+    const Tensor x = random_input(2, 9);
     auto cpu = make_backend("cpu");
     auto gpu = make_backend("cuda");
     cpu->load(g, &plan);
@@ -222,10 +225,7 @@ TEST(CudaChips, SideBySideEqualsOneAtATime) {
         "  adc: {bits: 8, range: 6.0, stochastic_rounding: true}\ndevice:\n  model: pcm\n  programming: {enabled: true}\n"
         "  read_noise: {enabled: true, alpha: 0.03}\n  drift: {enabled: true, time: 86400, compensation: true}\n");
     AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
-    std::mt19937 rng(11);
-    std::normal_distribution<float> d(0.0f, 0.6f);
-    Tensor x({2, 24, 7, 7});
-    for (auto& v : x.data) v = d(rng);
+    const Tensor x = random_input(2, 11);
     auto gpu = make_backend("cuda");
     gpu->load(g, &plan);
     ASSERT_GE(gpu->max_chips(), 3);
@@ -261,14 +261,7 @@ TEST(CudaPipeline, SubmittedPassesEqualForwardPasses) {
                                            "  adc: {bits: 8, range: 6.0}\ndevice:\n  model: generic\n"
                                            "  programming: {enabled: true, alpha: 0.02}\n  read_noise: {enabled: true, alpha: 0.05}\n");
     AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
-    std::mt19937 rng(5);
-    std::normal_distribution<float> d(0.0f, 0.6f);
-    std::vector<Tensor> batches;
-    for (int64_t b : {2, 3, 2}) {
-        Tensor x({b, 24, 7, 7});
-        for (auto& v : x.data) v = d(rng);
-        batches.push_back(std::move(x));
-    }
+    const std::vector<Tensor> batches{random_input(2, 5), random_input(3, 6), random_input(2, 7)};
     auto gpu = make_backend("cuda");
     gpu->load(g, &plan);
     gpu->program(1);

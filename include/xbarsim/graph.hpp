@@ -108,6 +108,10 @@ struct GraphSchedule {
 };
 GraphSchedule schedule_graph(const Graph& graph);
 
+// Throws Error unless `inputs` are one tensor per graph input, each of the declared shape except
+// for the batch dimension: what every backend's forward() checks first.
+void check_graph_inputs(const Graph& graph, const std::vector<Tensor>& inputs);
+
 // Per-layer figures for `inspect` and, later, the cost model.
 struct LayerStats {
     int64_t macs = 0;        // multiply-accumulates per sample

@@ -59,17 +59,9 @@ public:
         if (!graph_) throw Error("cpu backend: forward() called before load()");
         if (plan_ && !programmed_) program(0);
         const Graph& g = *graph_;
-        if (inputs.size() != g.inputs.size())
-            throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
+        check_graph_inputs(g, inputs);
         std::vector<Tensor> live(g.values.size());
-        for (size_t i = 0; i < inputs.size(); ++i) {
-            const Value& declared = g.value(g.inputs[i]);
-            const Shape& s = inputs[i].shape;
-            if (s.size() != declared.shape.size() || !std::equal(declared.shape.begin() + 1, declared.shape.end(), s.begin() + 1))
-                throw Error("input '" + declared.name + "' of shape " + shape_str(s) + " does not match the model's " +
-                            shape_str(declared.shape) + " (the batch dimension may differ)");
-            live[static_cast<size_t>(g.inputs[i])] = inputs[i];
-        }
+        for (size_t i = 0; i < inputs.size(); ++i) live[static_cast<size_t>(g.inputs[i])] = inputs[i];
         std::vector<bool> keep(g.values.size(), false);
         for (int v : extra_values) keep[static_cast<size_t>(v)] = true;
 

@@ -1,5 +1,8 @@
 #include "xbarsim/graph.hpp"
 
+#include <algorithm>
+
+#include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
 
 namespace xbarsim {
@@ -70,6 +73,18 @@ LayerStats layer_stats(const Graph& graph, const Node& node) {
         st.macs = numel(out) / batch * k;
     }
     return st;
+}
+
+void check_graph_inputs(const Graph& g, const std::vector<Tensor>& inputs) {
+    if (inputs.size() != g.inputs.size())
+        throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        const Value& declared = g.value(g.inputs[i]);
+        const Shape& s = inputs[i].shape;
+        if (s.size() != declared.shape.size() || !std::equal(declared.shape.begin() + 1, declared.shape.end(), s.begin() + 1))
+            throw Error("input '" + declared.name + "' of shape " + shape_str(s) + " does not match the model's " +
+                        shape_str(declared.shape) + " (the batch dimension may differ)");
+    }
 }
 
 GraphSchedule schedule_graph(const Graph& graph) {

@@ -248,18 +248,7 @@ private:
     int next_slot_ = 0;
     cudaStream_t copy_stream_ = nullptr;
 
-    void check_inputs(const std::vector<Tensor>& inputs) const {
-        const Graph& g = *graph_;
-        if (inputs.size() != g.inputs.size())
-            throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs, " + std::to_string(inputs.size()) + " were given");
-        for (size_t i = 0; i < inputs.size(); ++i) {
-            const Value& declared = g.value(g.inputs[i]);
-            const Shape& s = inputs[i].shape;
-            if (s.size() != declared.shape.size() || !std::equal(declared.shape.begin() + 1, declared.shape.end(), s.begin() + 1))
-                throw Error("input '" + declared.name + "' of shape " + shape_str(s) + " does not match the model's " +
-                            shape_str(declared.shape) + " (the batch dimension may differ)");
-        }
-    }
+    void check_inputs(const std::vector<Tensor>& inputs) const { check_graph_inputs(*graph_, inputs); }
 
     const Graph* graph_ = nullptr;
     const AnalogPlan* plan_ = nullptr;
