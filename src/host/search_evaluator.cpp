@@ -197,11 +197,12 @@ struct SimulatorEvaluator::Impl {
         auto backend = make_backend(space.fitness.backend);
         backend->load(g, &p);
         const PreprocessSpec pre = resolve_preprocess(g, d.info());
+        // Chip instances side by side where the backend can (several per pass on a GPU).
+        std::vector<uint32_t> ids;
+        for (int64_t t = 0; t < trials; ++t) ids.push_back(static_cast<uint32_t>(t));
         std::vector<double> out;
-        for (int64_t t = 0; t < trials; ++t) {
-            backend->program(static_cast<uint32_t>(t));
-            out.push_back(xbarsim::evaluate(g, *backend, d, pre, {images, space.fitness.batch, false}).top1());
-        }
+        for (const EvalResult& r : evaluate_trials(g, *backend, d, pre, {images, space.fitness.batch, false}, ids))
+            out.push_back(r.top1());
         return out;
     }
 };
