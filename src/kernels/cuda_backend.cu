@@ -116,6 +116,8 @@ public:
     void program_chips(const std::vector<uint32_t>& trials) override {
         if (!graph_) throw Error("cuda backend: program() called before load()");
         if (trials.empty()) throw Error("cuda backend: program_chips() needs at least one chip instance");
+        if (!flights_.empty())  // their outputs would mix two programmings
+            throw Error("cuda backend: " + std::to_string(flights_.size()) + " submitted passes not collected before programming");
         if (static_cast<int64_t>(trials.size()) > max_chips_)
             throw Error("cuda backend: " + std::to_string(trials.size()) + " chip instances asked for, " +
                         std::to_string(max_chips_) + " fit on " + device_name_ + " side by side");
