@@ -18,10 +18,6 @@ void to_float(const double* in, float* out, int64_t count) {
     for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(in[i]);
 }
 
-}  // namespace
-
-namespace {
-
 void validate(const MatrixMapping& m) {
     if (m.weight_bits < 0 || m.weight_bits > 24) throw Error("analog mapping: weight_bits must be 0..24");
     if (m.weight_bits == 1) throw Error("analog mapping: weight_bits must be at least 2 (sign and one magnitude bit)");

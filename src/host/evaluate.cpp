@@ -151,12 +151,15 @@ EvalResult evaluate(const Graph& graph, Backend& backend, Dataset& dataset, cons
     return evaluate_programmed(graph, backend, dataset, preprocess, options, 1).front();
 }
 
+int64_t chips_per_pass(const Backend& backend, const EvalOptions& options) {
+    const int64_t fit = std::max<int64_t>(backend.max_chips(), 1);
+    return options.max_chips > 0 ? std::min(fit, options.max_chips) : fit;
+}
+
 std::vector<EvalResult> evaluate_trials(const Graph& graph, Backend& backend, Dataset& dataset, const PreprocessSpec& preprocess,
                                         const EvalOptions& options, const std::vector<uint32_t>& trials) {
     std::vector<EvalResult> results;
-    int64_t fit = std::max<int64_t>(backend.max_chips(), 1);
-    if (options.max_chips > 0) fit = std::min(fit, options.max_chips);
-    const auto per_pass = static_cast<size_t>(fit);
+    const auto per_pass = static_cast<size_t>(chips_per_pass(backend, options));
     for (size_t t0 = 0; t0 < trials.size(); t0 += per_pass) {
         const std::vector<uint32_t> group(trials.begin() + static_cast<std::ptrdiff_t>(t0),
                                           trials.begin() + static_cast<std::ptrdiff_t>(std::min(trials.size(), t0 + per_pass)));

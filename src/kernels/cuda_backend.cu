@@ -136,12 +136,10 @@ public:
         if (plan_ && !programmed_) program(0);
         check_inputs(inputs);
         const int64_t batch = inputs[0].shape.empty() ? 1 : inputs[0].dim(0);
-        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
-        const auto chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+        const int64_t chips = chip_count();
         if (chips > 1 && inputs[0].shape.empty())
             throw Error("cuda backend: several chip instances need inputs with a batch dimension");
-        // Samples per chip that one device pass holds (the pass runs chips x samples).
-        const int64_t per_pass = std::max<int64_t>(max_batch_ / chips, 1);
+        const int64_t per_pass = samples_per_pass(inputs);
         if (batch <= per_pass || inputs[0].shape.empty()) return forward_on_device(inputs, extra_values);
         // Too large for the device at once: consecutive sub-batches (read-noise draws follow the
         // sample index, so the results are those of one pass), each chip's rows concatenated.
@@ -186,9 +184,8 @@ public:
         if (plan_ && !programmed_) program(0);
         check_inputs(inputs);
         const int64_t batch = inputs[0].shape.empty() ? 1 : inputs[0].dim(0);
-        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
-        const auto chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
-        if (observer_ || inputs.size() != 1 || inputs[0].shape.empty() || batch > std::max<int64_t>(max_batch_ / chips, 1)) {
+        const int64_t chips = chip_count();
+        if (observer_ || inputs.size() != 1 || inputs[0].shape.empty() || batch > samples_per_pass(inputs)) {
             // Observers synchronize anyway, and split batches run pass by pass: no pipelining.
             flights_.push_back({-1, forward(inputs, {}), {}});
             return;
@@ -206,20 +203,14 @@ public:
         XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, copy_stream_));
         XBARSIM_CUDA_CHECK(cudaEventRecord(slot.input_ready, copy_stream_));
         XBARSIM_CUDA_CHECK(cudaStreamWaitEvent(stream_, slot.input_ready, 0));
-        for (int64_t c = 1; c < chips; ++c)  // one copy per chip instance, chip-major
-            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dev + c * static_cast<int64_t>(floats), dev, bytes, cudaMemcpyDeviceToDevice, stream_));
+        copy_per_chip(dev, floats, chips);
         DeviceTensor in;
         in.shape = t.shape;
         in.shape[0] *= chips;
         in.data = dev;  // not pooled (capacity 0): the pass does not free it
         std::vector<DeviceTensor> outs = run_graph({in}, {});
         samples_done_ += static_cast<uint64_t>(batch);
-        std::vector<Shape> shapes;
-        download(outs, slot.host_out);
-        for (auto& o : outs) {
-            shapes.push_back(o.shape);
-            release(o);
-        }
+        std::vector<Shape> shapes = download(outs, slot.host_out);
         XBARSIM_CUDA_CHECK(cudaEventRecord(slot.pass_done, stream_));
         flights_.push_back({index, {}, std::move(shapes)});
     }
@@ -377,43 +368,56 @@ private:
         std::vector<DeviceTensor> device_inputs;
         for (const Tensor& t : inputs) {
             std::memcpy(pinned + offset, t.data.data(), t.data.size() * sizeof(float));
-            // One copy of the batch per chip instance, chip-major.
-            const int64_t chips = t.shape.empty() ? 1 : static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+            const int64_t chips = t.shape.empty() ? 1 : chip_count();
             Shape shape = t.shape;
             if (!shape.empty()) shape[0] *= chips;
             DeviceTensor d = allocate(shape);
-            const size_t bytes = t.data.size() * sizeof(float);
-            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data, pinned + offset, bytes, cudaMemcpyHostToDevice, stream_));
-            for (int64_t c = 1; c < chips; ++c)
-                XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data + c * static_cast<int64_t>(t.data.size()), d.data, bytes,
-                                                   cudaMemcpyDeviceToDevice, stream_));
+            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(d.data, pinned + offset, t.data.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
+            copy_per_chip(d.data, t.data.size(), chips);
             device_inputs.push_back(std::move(d));
             offset += t.data.size();
         }
         std::vector<DeviceTensor> outs = run_graph(std::move(device_inputs), extra_values);
         samples_done_ += static_cast<uint64_t>(inputs[0].shape.empty() ? 1 : inputs[0].dim(0));
         // Outputs: device -> pinned staging, one wait, then into host tensors.
-        download(outs, staging_);
+        const std::vector<Shape> shapes = download(outs, staging_);
         XBARSIM_CUDA_CHECK(cudaStreamSynchronize(stream_));
-        std::vector<Shape> shapes;
-        for (auto& o : outs) {
-            shapes.push_back(o.shape);
-            release(o);
-        }
         return to_host(shapes, staging_.get());
     }
 
-    // Enqueues copies of `outs` into `host` (grown to hold them all, back to back).
-    void download(const std::vector<DeviceTensor>& outs, cuda::PinnedBuffer& host) {
+    // Enqueues copies of `outs` into `host` (grown to hold them all, back to back) and releases
+    // them (later kernels of the same stream may reuse the buffers); returns their shapes.
+    std::vector<Shape> download(std::vector<DeviceTensor>& outs, cuda::PinnedBuffer& host) {
         size_t floats = 0;
         for (const auto& t : outs) floats += static_cast<size_t>(t.size());
         float* dst = host.grow(floats);
-        for (const auto& t : outs) {
+        std::vector<Shape> shapes;
+        for (auto& t : outs) {
             if (t.size() > 0)
                 XBARSIM_CUDA_CHECK(cudaMemcpyAsync(dst, t.data, static_cast<size_t>(t.size()) * sizeof(float), cudaMemcpyDeviceToHost,
                                                    stream_));
             dst += t.size();
+            shapes.push_back(t.shape);
+            release(t);
         }
+        return shapes;
+    }
+
+    // Chip instances a pass runs side by side (1 before any programming).
+    int64_t chip_count() const { return static_cast<int64_t>(std::max<size_t>(chips_.size(), 1)); }
+
+    // Samples per chip that one device pass holds (a pass runs chips x samples); sizes the
+    // device's batch on first use after programming.
+    int64_t samples_per_pass(const std::vector<Tensor>& inputs) {
+        if (max_batch_ == 0) max_batch_ = fitting_batch(inputs);
+        return std::max<int64_t>(max_batch_ / chip_count(), 1);
+    }
+
+    // Fills chips 1.. of a chip-major device batch with copies of chip 0's `floats` values.
+    void copy_per_chip(float* data, size_t floats, int64_t chips) {
+        for (int64_t c = 1; c < chips; ++c)
+            XBARSIM_CUDA_CHECK(cudaMemcpyAsync(data + c * static_cast<int64_t>(floats), data, floats * sizeof(float),
+                                               cudaMemcpyDeviceToDevice, stream_));
     }
 
     static std::vector<Tensor> to_host(const std::vector<Shape>& shapes, const float* host) {
@@ -518,7 +522,7 @@ private:
         h.observer = observer_;
         h.node = current_;
         h.sample_base = samples_done_;
-        h.chips = static_cast<int64_t>(std::max<size_t>(chips_.size(), 1));
+        h.chips = chip_count();
         return h;
     }
 

@@ -33,6 +33,13 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Mean seconds of `iters` forward passes on `input` (the caller has warmed the backend up).
+double seconds_per_pass(Backend& backend, const Tensor& input, int64_t iters) {
+    const auto t = Clock::now();
+    for (int64_t i = 0; i < iters; ++i) backend.forward(input);
+    return seconds_since(t) / static_cast<double>(iters);
+}
+
 void bench(const BenchArgs& a) {
     if (a.iters < 1) throw Error("--iters must be at least 1");
     const Graph graph = load_onnx(a.model);
@@ -51,9 +58,7 @@ void bench(const BenchArgs& a) {
     backend->forward(input);  // warm-up, and the GEMM list of one forward pass
     backend->record_gemms(nullptr);
 
-    auto t = Clock::now();
-    for (int64_t i = 0; i < a.iters; ++i) backend->forward(input);
-    const double engine_s = seconds_since(t) / static_cast<double>(a.iters);
+    const double engine_s = seconds_per_pass(*backend, input, a.iters);
 
     // The same network with the config's analog layers, in the same run.
     double analog_s = 0.0, chips_s = 0.0;
@@ -84,9 +89,7 @@ void bench(const BenchArgs& a) {
         analog->load(graph, &prepared->plan);
         analog->program(0);
         analog->forward(input);  // warm-up
-        t = Clock::now();
-        for (int64_t i = 0; i < a.iters; ++i) analog->forward(input);
-        analog_s = seconds_since(t) / static_cast<double>(a.iters);
+        analog_s = seconds_per_pass(*analog, input, a.iters);
         if (a.chips > 1) {
             // Monte Carlo chips side by side: one pass runs the batch on every chip.
             if (analog->max_chips() < a.chips)
@@ -96,9 +99,7 @@ void bench(const BenchArgs& a) {
             for (int64_t c = 0; c < a.chips; ++c) trials.push_back(static_cast<uint32_t>(c));
             analog->program_chips(trials);
             analog->forward(input);  // warm-up
-            t = Clock::now();
-            for (int64_t i = 0; i < a.iters; ++i) analog->forward(input);
-            chips_s = seconds_since(t) / static_cast<double>(a.iters);
+            chips_s = seconds_per_pass(*analog, input, a.iters);
         }
     }
 
@@ -125,7 +126,7 @@ void bench(const BenchArgs& a) {
         gemm_s = cuda_time_gemms(gemms, a.iters);
     } else {
         run_gemms();
-        t = Clock::now();
+        const auto t = Clock::now();
         for (int64_t i = 0; i < a.iters; ++i) run_gemms();
         gemm_s = seconds_since(t) / static_cast<double>(a.iters);
     }

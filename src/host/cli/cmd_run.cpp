@@ -77,11 +77,12 @@ void run(const RunArgs& a) {
     backend->load(graph, analog ? &analog->plan : nullptr);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+    const EvalOptions eval_options{config.run.images, config.run.batch_size, !a.quiet, a.chips_per_pass};
     std::printf("model     %s\n", a.model.c_str());
     std::printf("config    %s (%s)\n", config.name.c_str(), config.source.c_str());
     if (backend->max_chips() > 1 && config.run.trials > 1)
         std::printf("backend   %s (up to %lld chip instances side by side per pass)\n", backend->name().c_str(),
-                    static_cast<long long>(a.chips_per_pass > 0 ? std::min(a.chips_per_pass, backend->max_chips()) : backend->max_chips()));
+                    static_cast<long long>(chips_per_pass(*backend, eval_options)));
     else
         std::printf("backend   %s\n", backend->name().c_str());
     if (analog)
@@ -97,7 +98,6 @@ void run(const RunArgs& a) {
     if (analog) cost.emplace(graph, config, a.config, analog->plan);
     for (double time : times) {
         if (analog) analog->plan.device.drift.time_s = static_cast<float>(time);
-        const EvalOptions eval_options{config.run.images, config.run.batch_size, !a.quiet, a.chips_per_pass};
         std::vector<EvalResult> trials;
         std::vector<uint32_t> ids;
         for (int64_t t = 0; t < config.run.trials; ++t) ids.push_back(static_cast<uint32_t>(t));
