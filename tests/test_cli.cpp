@@ -111,6 +111,17 @@ TEST(Cli, BenchComparesEngineWithTheSameGemms) {
     EXPECT_GT(j["ratio_engine_over_gemm"].get<double>(), 0.0);
 }
 
+// More chips side by side than the backend fits (the CPU backend: one) is a clear error, and no
+// figures file is written.
+TEST(Cli, BenchRefusesMoreChipsThanTheBackendFits) {
+    TempDir dir;
+    const auto r = run_cli("bench --model " + kMnistModel + " --batch 4 --iters 1 --config " + repo("configs/ideal.yaml") +
+                           " --chips 2 --out " + dir.file("b.json"));
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("--chips 2: backend 'cpu' fits 1 chip instances per pass"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("b.json")));
+}
+
 TEST(Cli, DevicesListsTheCpu) {
     const auto r = run_cli("devices");
     EXPECT_EQ(r.status, 0) << r.output;
