@@ -4,6 +4,7 @@
 
 #include "cuda_check.cuh"
 #include "cuda_ops.cuh"
+#include "xbarsim/fast_divmod.hpp"
 
 namespace xbarsim::cuda {
 
@@ -45,11 +46,47 @@ void dgemm_strided_batched(const Context& ctx, int64_t m, int64_t n, int64_t k, 
 
 namespace {
 
-// Index arithmetic in 32 bits where every offset fits: a 64-bit division costs many times a
-// 32-bit one, and these memory-bound kernels divide several times per element.
+// Index arithmetic in 32 bits where every offset fits, with FastDivmod for the divisions: a
+// 64-bit division costs many times a 32-bit one, a 32-bit one many times a multiply-high, and
+// these memory-bound kernels divide several times per element.
 inline bool fits_int32(int64_t largest_offset) { return largest_offset < (int64_t{1} << 31); }
 
+// A grid-stride loop over int32_t `t` in [0, total), total < 2^31: the counter runs in 32-bit
+// unsigned arithmetic, where t + stride (< 2^31 + 2^28) cannot overflow.
+#define XBARSIM_GRID_STRIDE_32(t, total)                                                                           \
+    for (uint32_t t##_u = blockIdx.x * blockDim.x + threadIdx.x; t##_u < static_cast<uint32_t>(total);            \
+         t##_u += gridDim.x * blockDim.x)                                                                          \
+        if (const auto t = static_cast<int32_t>(t##_u); true)
+
+// The divisors of im2col's index: output pixels, samples of the chunk, kernel taps, kernel width,
+// output width.
+struct Im2colDividers {
+    FastDivmod ohw, nb, kk, kernel_w, out_w;
+};
+
+// im2col_kernel (below) for offsets below 2^31, every division by a FastDivmod.
+__global__ void im2col_fast_kernel(const float* __restrict__ x, int32_t channels, int32_t c0, int32_t b0, int32_t total,
+                                   Im2colDividers dv, WindowGeometry geometry, float* __restrict__ cols, int32_t row_stride,
+                                   int32_t sample_stride) {
+    const auto in_h = static_cast<int32_t>(geometry.in_h), in_w = static_cast<int32_t>(geometry.in_w);
+    XBARSIM_GRID_STRIDE_32(t, total) {
+        int32_t p = 0, b = 0, tap = 0, kw = 0, ow = 0;
+        const int32_t r = dv.nb.divmod(dv.ohw.divmod(t, p), b);  // t = (r·nb + b)·ohw + p
+        const int32_t c = c0 + dv.kk.divmod(r, tap);
+        const int32_t kh = dv.kernel_w.divmod(tap, kw);
+        const int32_t oh = dv.out_w.divmod(p, ow);
+        const int32_t ih = oh * static_cast<int32_t>(geometry.stride_h) - static_cast<int32_t>(geometry.pad_top) +
+                           kh * static_cast<int32_t>(geometry.dilation_h);
+        const int32_t iw = ow * static_cast<int32_t>(geometry.stride_w) - static_cast<int32_t>(geometry.pad_left) +
+                           kw * static_cast<int32_t>(geometry.dilation_w);
+        float v = 0.0f;
+        if (ih >= 0 && ih < in_h && iw >= 0 && iw < in_w) v = x[(((b0 + b) * channels + c) * in_h + ih) * in_w + iw];
+        cols[r * row_stride + b * sample_stride + p] = v;
+    }
+}
+
 // One thread per element of cols; mirrors cpu_gemm.cpp's im2col (zeros outside the image).
+// 64-bit indices, for layers whose offsets exceed 2^31.
 template <class I>
 __global__ void im2col_kernel(const float* __restrict__ x, I channels, I c0, I cg, I b0, I nb, WindowGeometry geometry,
                               float* __restrict__ cols, I row_stride, I sample_stride) {
@@ -74,25 +111,50 @@ __global__ void im2col_kernel(const float* __restrict__ x, I channels, I c0, I c
 
 __device__ inline float clamp_epilogue(float v, Epilogue ep) { return fminf(fmaxf(v, ep.lo), ep.hi); }
 
-template <class I>
-__global__ void bias_epilogue_nchw_kernel(float* out, const float* __restrict__ bias, I total, I channels, I inner, Epilogue ep) {
-    for (I i = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); i < total;
-         i += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
+// Bias and activation in place on an NCHW tensor; the channel of element i is (i / inner) % channels.
+__global__ void bias_epilogue_nchw_fast_kernel(float* out, const float* __restrict__ bias, int32_t total, FastDivmod inner,
+                                               FastDivmod channels, Epilogue ep) {
+    XBARSIM_GRID_STRIDE_32(i, total) {
+        int32_t c = 0;
+        if (bias) channels.divmod(inner.div(i), c);
+        out[i] = clamp_epilogue(out[i] + (bias ? bias[c] : 0.0f), ep);
+    }
+}
+
+__global__ void bias_epilogue_nchw_kernel(float* out, const float* __restrict__ bias, int64_t total, int64_t channels,
+                                          int64_t inner, Epilogue ep) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const float bv = bias ? bias[(i / inner) % channels] : 0.0f;
         out[i] = clamp_epilogue(out[i] + bv, ep);
     }
 }
 
-template <class I>
+// A group's products [ng x nb·ohw] into the NCHW output with bias and activation; element t of
+// the output block is (b, o, p) with t = (b·ng + o)·ohw + p.
+__global__ void scatter_group_output_fast_kernel(const float* __restrict__ prod, float* __restrict__ out,
+                                                 const float* __restrict__ bias, int32_t b0, int32_t nb, int32_t n_out,
+                                                 int32_t oc0, int32_t total, FastDivmod ohw, FastDivmod ng, Epilogue ep) {
+    const auto plane = static_cast<int32_t>(ohw.divisor);
+    XBARSIM_GRID_STRIDE_32(t, total) {
+        int32_t p = 0, o = 0;
+        const int32_t b = ng.divmod(ohw.divmod(t, p), o);
+        const int32_t oc = oc0 + o;
+        const float bv = bias ? bias[oc] : 0.0f;
+        out[((b0 + b) * n_out + oc) * plane + p] = clamp_epilogue(prod[(o * nb + b) * plane + p] + bv, ep);
+    }
+}
+
 __global__ void scatter_group_output_kernel(const float* __restrict__ prod, float* __restrict__ out,
-                                            const float* __restrict__ bias, I b0, I nb, I n_out, I oc0, I ng, I ohw, Epilogue ep) {
-    const I total = nb * ng * ohw;
-    for (I t = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); t < total;
-         t += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
-        const I p = t % ohw;
-        const I o = (t / ohw) % ng;
-        const I b = t / (ohw * ng);
-        const I oc = oc0 + o;
+                                            const float* __restrict__ bias, int64_t b0, int64_t nb, int64_t n_out, int64_t oc0,
+                                            int64_t ng, int64_t ohw, Epilogue ep) {
+    const int64_t total = nb * ng * ohw;
+    for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+         t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t p = t % ohw;
+        const int64_t o = (t / ohw) % ng;
+        const int64_t b = t / (ohw * ng);
+        const int64_t oc = oc0 + o;
         const float bv = bias ? bias[oc] : 0.0f;
         out[((b0 + b) * n_out + oc) * ohw + p] = clamp_epilogue(prod[(o * nb + b) * ohw + p] + bv, ep);
     }
@@ -128,6 +190,8 @@ __global__ void broadcast_2d_kernel(const float* __restrict__ c, int64_t c_rows,
     }
 }
 
+#undef XBARSIM_GRID_STRIDE_32
+
 }  // namespace
 
 void im2col(const Context& ctx, const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
@@ -135,11 +199,13 @@ void im2col(const Context& ctx, const float* x, int64_t channels, int64_t c0, in
     const int64_t total = cg * g.kernel_h * g.kernel_w * nb * g.out_h * g.out_w;
     if (total == 0) return;
     const int64_t rows = cg * g.kernel_h * g.kernel_w;
-    if (fits_int32(std::max((b0 + nb) * channels * g.in_h * g.in_w, rows * row_stride + nb * sample_stride)))
-        im2col_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
-            x, static_cast<int32_t>(channels), static_cast<int32_t>(c0), static_cast<int32_t>(cg), static_cast<int32_t>(b0),
-            static_cast<int32_t>(nb), g, cols, static_cast<int32_t>(row_stride), static_cast<int32_t>(sample_stride));
-    else
+    if (fits_int32(std::max({total, (b0 + nb) * channels * g.in_h * g.in_w, rows * row_stride + nb * sample_stride}))) {
+        const auto i32 = [](int64_t v) { return static_cast<int32_t>(v); };
+        const Im2colDividers dv{FastDivmod(i32(g.out_h * g.out_w)), FastDivmod(i32(nb)), FastDivmod(i32(g.kernel_h * g.kernel_w)),
+                                FastDivmod(i32(g.kernel_w)), FastDivmod(i32(g.out_w))};
+        im2col_fast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(x, i32(channels), i32(c0), i32(b0), i32(total), dv, g,
+                                                                         cols, i32(row_stride), i32(sample_stride));
+    } else
         im2col_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(x, channels, c0, cg, b0, nb, g, cols, row_stride,
                                                                             sample_stride);
     XBARSIM_CUDA_LAUNCH_CHECK();
@@ -150,10 +216,10 @@ void bias_epilogue_nchw(const Context& ctx, float* out, const float* bias, int64
     const int64_t total = batch * channels * inner;
     if (total == 0) return;
     if (fits_int32(total))
-        bias_epilogue_nchw_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
-            out, bias, static_cast<int32_t>(total), static_cast<int32_t>(channels), static_cast<int32_t>(inner), ep);
+        bias_epilogue_nchw_fast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(
+            out, bias, static_cast<int32_t>(total), FastDivmod(static_cast<int32_t>(inner)), FastDivmod(static_cast<int32_t>(channels)), ep);
     else
-        bias_epilogue_nchw_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(out, bias, total, channels, inner, ep);
+        bias_epilogue_nchw_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(out, bias, total, channels, inner, ep);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 
@@ -161,13 +227,13 @@ void scatter_group_output(const Context& ctx, const float* prod, float* out, con
                           int64_t n_out, int64_t oc0, int64_t ng, int64_t ohw, Epilogue ep) {
     const int64_t total = nb * ng * ohw;
     if (total == 0) return;
-    if (fits_int32((b0 + nb) * n_out * ohw))
-        scatter_group_output_kernel<int32_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(
+    if (fits_int32(std::max(total, (b0 + nb) * n_out * ohw)))
+        scatter_group_output_fast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(
             prod, out, bias, static_cast<int32_t>(b0), static_cast<int32_t>(nb), static_cast<int32_t>(n_out),
-            static_cast<int32_t>(oc0), static_cast<int32_t>(ng), static_cast<int32_t>(ohw), ep);
+            static_cast<int32_t>(oc0), static_cast<int32_t>(total), FastDivmod(static_cast<int32_t>(ohw)),
+            FastDivmod(static_cast<int32_t>(ng)), ep);
     else
-        scatter_group_output_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(prod, out, bias, b0, nb, n_out, oc0,
-                                                                                          ng, ohw, ep);
+        scatter_group_output_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(prod, out, bias, b0, nb, n_out, oc0, ng, ohw, ep);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 
