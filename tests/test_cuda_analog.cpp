@@ -92,6 +92,30 @@ std::vector<AnalogCase> analog_cases() {
         {"PcmDriftNoAdc",
          "  mapping: differential\n  weight_bits: 8\n" + in + "}\n  adc: {bits: 0}\ndevice:\n  model: pcm\n"
          "  programming: {enabled: true}\n  drift: {enabled: true, time: 3600, compensation: true}\n", true},
+        // Offset zero point subtracted in analog by reference columns (noisy and drifting like the
+        // weight cells), and bit-serial input slices accumulated in analog before one conversion.
+        {"ReferenceColumn", "  mapping: offset\n  offset_reference: column\n  weight_bits: 8\n" + in + "}\n" + adc8 + "}\n", false},
+        {"ReferenceColumnSlicedNoAdc", "  mapping: offset\n  offset_reference: column\n  weight_bits: 8\n  slices: 2\n" + in +
+             "}\n  adc: {bits: 0}\n", true},
+        {"ReferenceColumnReadNoiseDrift",
+         "  mapping: offset\n  offset_reference: column\n  weight_bits: 8\n" + in + "}\n  adc: {bits: 0}\ndevice:\n  model: pcm\n"
+         "  programming: {enabled: true}\n  read_noise: {enabled: true, alpha: 0.02}\n  drift: {enabled: true, time: 3600, compensation: true}\n", true},
+        {"ReferenceColumnPerCellNoiseBitSerial",
+         "  mapping: offset\n  offset_reference: column\n  weight_bits: 8\n  read_noise_mode: per_cell\n" + in +
+             ", slice_bits: 4}\n  adc: {bits: 0}\ndevice:\n  model: generic\n  read_noise: {enabled: true, alpha: 0.03}\n", true},
+        {"AnalogAccumulation", "  mapping: differential\n  weight_bits: 8\n" + in + ", slice_bits: 2, accumulation: analog}\n" + adc8 + "}\n",
+         false},
+        {"AnalogAccumulationSlicedOffsetStochastic",
+         "  mapping: offset\n  weight_bits: 6\n  slices: 3\n" + in + ", slice_bits: 3, accumulation: analog}\n" + adc8 +
+             ", stochastic_rounding: true}\n", false},
+        {"AnalogAccumulationReadNoiseSeparatePairsNoAdc",
+         "  mapping: differential\n  differential_readout: separate\n  weight_bits: 8\n" + in +
+             ", slice_bits: 2, accumulation: analog}\n  adc: {bits: 0}\ndevice:\n  model: generic\n"
+             "  read_noise: {enabled: true, alpha: 0.03}\n", true},
+        {"AnalogAccumulationReferenceColumnReadNoise",
+         "  mapping: offset\n  offset_reference: column\n  weight_bits: 8\n" + in + ", slice_bits: 4, accumulation: analog}\n" +
+             adc8 + "}\ndevice:\n  model: generic\n  programming: {enabled: true, alpha: 0.02}\n  read_noise: {enabled: true, alpha: 0.03}\n",
+         false},
         {"Rram", "  mapping: differential\n  weight_bits: 8\n" + in + "}\n" + adc8 + "}\ndevice:\n  model: rram_wan2022\n  programming: {enabled: true}\n", false},
         {"Sonos",
          "  mapping: differential\n  weight_bits: 8\n" + in + "}\n" + adc8 + "}\ndevice:\n  model: sonos\n"

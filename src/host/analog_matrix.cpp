@@ -218,20 +218,16 @@ void AnalogMatrix::program(const DeviceParams& device, const NoiseIds& ids) {
     // elements follow the weight cells'.
     ref_g_.assign(ref_targets_.size(), {});
     ref_var_.assign(read_noise ? ref_targets_.size() : 0, {});
-    uint64_t ref_base = ids.element_base + targets_.size() * count;
     for (size_t s = 0; s < ref_targets_.size(); ++s) {
         const auto& tg = ref_targets_[s];
         ref_g_[s].resize(tg.size());
         if (read_noise) ref_var_[s].resize(tg.size());
         for (size_t i = 0; i < tg.size(); ++i) {
-            const float g = program_cell(device, tg[i], ref_base + i, t, prog, drift, accumulated, false).now;
+            const uint64_t e = reference_programming_element(ids.element_base, targets_.size(), count, tg.size(), s, i);
+            const float g = program_cell(device, tg[i], e, t, prog, drift, accumulated, false).now;
             ref_g_[s][i] = g;
-            if (read_noise) {
-                const float sd = read_noise_sigma(device, g);
-                ref_var_[s][i] = static_cast<double>(sd * sd);
-            }
+            if (read_noise) ref_var_[s][i] = static_cast<double>(cell_read_variance(device, g));
         }
-        ref_base += tg.size();
     }
 }
 
@@ -386,20 +382,20 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 rv.resize(ref.size());
                 cpu::dgemm(cb_count, m, nr, ref_var_[s].data() + r0, k_, sq64.data() + r0 * m, m, sum64.data(), m);
                 to_float(sum64.data(), rv.data(), cb_count * m);
-                // The reference columns' elements follow those of the outputs (or cells, per-cell mode).
-                const uint64_t e0 = rbase + weight_read_elements(in_slices) +
-                                    ((s * static_cast<uint64_t>(in_slices) + static_cast<uint64_t>(js)) * static_cast<uint64_t>(rb_count) +
-                                     static_cast<uint64_t>(rb)) * static_cast<uint64_t>(cb_count);
-                for (int64_t cb = 0; cb < cb_count; ++cb)
+                for (int64_t cb = 0; cb < cb_count; ++cb) {
+                    const uint64_t e = reference_read_element(rbase, weight_read_elements(in_slices), s, static_cast<uint64_t>(in_slices),
+                                                              static_cast<uint64_t>(js), static_cast<uint64_t>(rb_count),
+                                                              static_cast<uint64_t>(rb), static_cast<uint64_t>(cb_count), static_cast<uint64_t>(cb));
                     for (int64_t c = 0; c < m; ++c) {
                         const auto i = static_cast<size_t>(cb * m + c);
-                        ref[i] += std::sqrt(rv[i]) * noise.normal(e0 + static_cast<uint64_t>(cb), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
+                        ref[i] = add_lumped_read_noise(ref[i], rv[i], noise.normal(e, static_cast<uint32_t>(first_column + static_cast<uint64_t>(c))));
                     }
+                }
             }
 #pragma omp parallel for schedule(static)
             for (int64_t o = 0; o < n_; ++o) {
                 const float* r = ref.data() + (o / map_.array_cols) * m;
-                for (int64_t c = 0; c < m; ++c) part[static_cast<size_t>(o * m + c)] -= r[c];
+                for (int64_t c = 0; c < m; ++c) part[static_cast<size_t>(o * m + c)] = subtract_reference(part[static_cast<size_t>(o * m + c)], r[c]);
             }
         }
     };
@@ -482,7 +478,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                     // Analog shift-add: the slice's outputs, weighted, join the held charge.
                     float* held = pending.data() + ((s * static_cast<size_t>(rb_count) + static_cast<size_t>(rb)) * static_cast<size_t>(P) + static_cast<size_t>(p)) * nm;
 #pragma omp parallel for schedule(static)
-                    for (int64_t i = 0; i < static_cast<int64_t>(nm); ++i) held[i] += in_factor * part[static_cast<size_t>(i)];
+                    for (int64_t i = 0; i < static_cast<int64_t>(nm); ++i) held[i] = hold_input_slice(held[i], in_factor, part[static_cast<size_t>(i)]);
                 }
             }
         }

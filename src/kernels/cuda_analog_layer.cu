@@ -7,6 +7,7 @@
 
 #include "cuda_check.cuh"
 #include "xbarsim/analog/mvm_math.hpp"
+#include "xbarsim/fast_divmod.hpp"
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/analog/rng.hpp"
 
@@ -132,26 +133,57 @@ __global__ void per_cell_noise_kernel(const double* __restrict__ var, const doub
 struct FusedArgs {
     const double* part;      // [rb][polarity][N x m] array sums before the ADC (float values after rounding)
     const double* part_var;  // the same layout: lumped read-noise variances, or null
+    const double* ref_part;  // [rb][col block x m] reference-column sums, or null (no reference columns)
+    const double* ref_var;   // the same layout: their lumped read-noise variances, or null
+    const float* held;       // [rb][polarity][N x m] analog-accumulated outputs to convert, or null (convert part)
     const float* colsum;     // [rb][m] input sums per row block, or null (base 0)
     const float* comp;       // this slice's [rb x cb] drift compensation, or null
     const float* column_hi;  // this slice's per-column ADC ranges [N], or null
     const float* column_lo;  // [N], or null (-hi)
     double* acc;             // [N x m]
     int64_t n, m, rb_count, cb_count, array_cols;
+    IndexSplit output;       // t of [N x m] into (output o, column c)
     int polarities, slice, slices, in_slice, in_slices;
     float factor, base;
     analog::AdcParams adc;
     RngStream noise, rounding;
     uint64_t read_base;
+    uint64_t weight_reads;   // the reference columns' read elements follow this many
     uint64_t first_column;
 };
 
-// Read noise, ADC, drift compensation, shift-add and row-block accumulation of one weight slice
-// and input slice: every (row block, polarity) output added to the double accumulator in the
-// CPU's order (row blocks ascending, polarities inner), g- outputs subtracted.
+// The read of array output (row block rb, polarity p, output o, column c) before its ADC, as
+// AnalogMatrix::mvm_quantized's read(): the array sum rounded to float, its lumped read noise
+// (element e) and its array's reference column, noisy too, subtracted.
+__device__ float read_value(const FusedArgs& a, int64_t t, int64_t rb, int p, int64_t o, int64_t c, uint64_t e,
+                            uint32_t sample) {
+    const int64_t i = (rb * a.polarities + p) * a.n * a.m + t;
+    float v = static_cast<float>(a.part[i]);
+    if (a.part_var) v = analog::add_lumped_read_noise(v, static_cast<float>(a.part_var[i]), a.noise.normal(e, sample));
+    if (a.ref_part) {
+        const int64_t cb = o / a.array_cols;
+        const int64_t ri = (rb * a.cb_count + cb) * a.m + c;
+        float r = static_cast<float>(a.ref_part[ri]);
+        if (a.ref_var) {
+            const uint64_t re = analog::reference_read_element(
+                a.read_base, a.weight_reads, static_cast<uint64_t>(a.slice), static_cast<uint64_t>(a.in_slices),
+                static_cast<uint64_t>(a.in_slice), static_cast<uint64_t>(a.rb_count), static_cast<uint64_t>(rb),
+                static_cast<uint64_t>(a.cb_count), static_cast<uint64_t>(cb));
+            r = analog::add_lumped_read_noise(r, static_cast<float>(a.ref_var[ri]), a.noise.normal(re, sample));
+        }
+        v = analog::subtract_reference(v, r);
+    }
+    return v;
+}
+
+// Read noise, reference columns, ADC, drift compensation, shift-add and row-block accumulation of
+// one weight slice and input slice: every (row block, polarity) output added to the double
+// accumulator in the CPU's order (row blocks ascending, polarities inner), g- outputs
+// subtracted. With `held`, the analog-accumulated outputs are converted instead (input slice 0).
 __global__ void adc_accumulate_kernel(FusedArgs a) {
     XBARSIM_GRID_STRIDE(t, a.n * a.m) {
-        const int64_t o = t / a.m, c = t % a.m;
+        int64_t o = 0, c = 0;
+        a.output.split(t, o, c);
         const auto sample = static_cast<uint32_t>(a.first_column + static_cast<uint64_t>(c));
         analog::AdcParams q = a.adc;
         if (q.bits > 0 && a.column_hi) {
@@ -163,12 +195,9 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
             const float comp = a.comp ? a.comp[rb * a.cb_count + o / a.array_cols] : 1.0f;
             const float cs = a.colsum ? a.colsum[rb * a.m + c] : 0.0f;
             for (int p = 0; p < a.polarities; ++p) {
-                const int64_t i = (rb * a.polarities + p) * a.n * a.m + t;
                 const uint64_t e = analog::output_element(a.read_base, p, a.slice, a.in_slice, rb, o, a.slices, a.in_slices,
                                                           a.rb_count, a.n);
-                float v = static_cast<float>(a.part[i]);
-                if (a.part_var)
-                    v = analog::add_lumped_read_noise(v, static_cast<float>(a.part_var[i]), a.noise.normal(e, sample));
+                const float v = a.held ? a.held[(rb * a.polarities + p) * a.n * a.m + t] : read_value(a, t, rb, p, o, c, e, sample);
                 const float u = q.stochastic ? a.rounding.uniform(e, sample) : 0.5f;
                 acc = analog::dadd(acc, analog::recombined_term(p == 1 ? -1.0 : 1.0, a.factor, analog::adc(v, q, u), comp, a.base, cs));
             }
@@ -177,14 +206,33 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
     }
 }
 
+// Analog accumulation of bit-serial inputs: input slice a.in_slice's reads (noise and reference
+// columns included), weighted by in_factor, join the held outputs of weight slice a.slice.
+__global__ void hold_kernel(FusedArgs a, float in_factor, float* __restrict__ held) {
+    XBARSIM_GRID_STRIDE(t, a.n * a.m) {
+        int64_t o = 0, c = 0;
+        a.output.split(t, o, c);
+        const auto sample = static_cast<uint32_t>(a.first_column + static_cast<uint64_t>(c));
+        for (int64_t rb = 0; rb < a.rb_count; ++rb)
+            for (int p = 0; p < a.polarities; ++p) {
+                const uint64_t e = analog::output_element(a.read_base, p, a.slice, a.in_slice, rb, o, a.slices, a.in_slices,
+                                                          a.rb_count, a.n);
+                float& h = held[(rb * a.polarities + p) * a.n * a.m + t];
+                h = analog::hold_input_slice(h, in_factor, read_value(a, t, rb, p, o, c, e, sample));
+            }
+    }
+}
+
 // The offset zero-point constant over all inputs and the final scale W_max[o]·input range.
 __global__ void finish_kernel(const double* __restrict__ acc, const float* __restrict__ colsum_all, float constant,
-                              const float* __restrict__ w_scale, float input_range, int64_t n, int64_t m,
+                              const float* __restrict__ w_scale, float input_range, int64_t n, IndexSplit output,
                               float* __restrict__ y) {
-    XBARSIM_GRID_STRIDE(t, n * m) {
+    XBARSIM_GRID_STRIDE(t, n * output.m) {
+        int64_t o = 0, c = 0;
+        output.split(t, o, c);
         double a = acc[t];
-        if (colsum_all) a = analog::dadd(a, static_cast<double>(hd::mul(constant, colsum_all[t % m])));
-        const double scale = analog::dmul(static_cast<double>(w_scale[t / m]), static_cast<double>(input_range));
+        if (colsum_all) a = analog::dadd(a, static_cast<double>(hd::mul(constant, colsum_all[c])));
+        const double scale = analog::dmul(static_cast<double>(w_scale[o]), static_cast<double>(input_range));
         y[t] = static_cast<float>(analog::dmul(a, scale));
     }
 }
@@ -203,18 +251,15 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
     if (!plan.calibrated)
         throw Error("analog layer '" + plan.name + "': its input/ADC ranges are not calibrated (run calibration or pass --ranges)");
     map_ = layer_mapping(plan);
-    // Options of the CPU model the GPU layer does not implement yet: refuse rather than differ.
-    if (map_.reference_column)
-        throw Error("analog layer '" + plan.name + "': offset reference columns (mapping.reference_column) are not implemented "
-                    "on the CUDA backend yet; use --backend cpu");
-    if (plan.config.input_analog_accumulation && plan.config.input_slice_bits > 0)
-        throw Error("analog layer '" + plan.name + "': analog accumulation of input slices is not implemented on the CUDA "
-                    "backend yet; use --backend cpu");
     n_ = plan.cols;
     k_ = plan.rows;
     input_ = layer_input(plan);
     adc_ = layer_adc(plan);
     stored_polarities_ = map_.mapping == analog::Mapping::Differential && map_.separate_differential ? 2 : 1;
+    analog_sum_ = input_.slice_bits > 0 && input_.bits > 0 && input_.analog_accumulation;
+    const int in_slices = input_.slice_bits > 0 && input_.bits > 0
+                              ? analog::input_slice_count(input_.bits, input_.is_signed, input_.slice_bits)
+                              : 1;
 
     // The host AnalogMatrix is the one definition of the mapping (weight scales, quantization,
     // slicing, cell targets) and of the element ranges; its results are copied to the device.
@@ -227,6 +272,8 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         slice_bits_ = host.slice_bits();
         m.program_base = base;
         m.read_base = read_base;
+        m.weight_reads = host.weight_read_elements(in_slices);
+        reference_columns_ = host.has_reference_columns();
         base += host.element_count();
         read_base += host.read_element_count(input_);
         std::vector<float> scale(static_cast<size_t>(n_));
@@ -234,6 +281,11 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
         upload(m.w_scale, scale, "weight scales");
         m.targets.resize(static_cast<size_t>(slices_));
         for (int s = 0; s < slices_; ++s) upload(m.targets[static_cast<size_t>(s)], host.targets(s), "analog cell targets");
+        if (reference_columns_) {
+            m.reference_targets.resize(static_cast<size_t>(slices_));
+            for (int s = 0; s < slices_; ++s)
+                upload(m.reference_targets[static_cast<size_t>(s)], host.reference_targets(s), "reference-column targets");
+        }
         if (!plan.adc_column_range.empty()) {
             const analog::AdcSpec group_adc = layer_group_adc(plan, grp);
             upload(m.column_hi, group_adc.column_hi, "per-column ADC ranges");
@@ -246,7 +298,8 @@ AnalogLayer::AnalogLayer(const Tensor& weights, const AnalogLayerPlan& plan) : p
 }
 
 size_t AnalogLayer::chip_bytes(const analog::DeviceParams& device) const {
-    const auto cells = static_cast<size_t>(stored_polarities_ * n_ * k_) * static_cast<size_t>(slices_) * matrices_.size();
+    const int64_t per_slice = stored_polarities_ * n_ * k_ + (reference_columns_ ? col_blocks() * k_ : 0);
+    const auto cells = static_cast<size_t>(per_slice) * static_cast<size_t>(slices_) * matrices_.size();
     return cells * sizeof(double) * (device.read_noise.enabled ? 2 : 1) +
            static_cast<size_t>(slices_ * row_blocks() * col_blocks()) * matrices_.size() * sizeof(float);
 }
@@ -280,6 +333,8 @@ void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device
             Programmed& pg = chip.groups[grp];
             pg.g.resize(static_cast<size_t>(slices_));
             pg.var.resize(static_cast<size_t>(slices_));
+            pg.ref_g.resize(reference_columns_ ? static_cast<size_t>(slices_) : 0);
+            pg.ref_var.resize(reference_columns_ ? static_cast<size_t>(slices_) : 0);
             if (compensate_) pg.compensation.grow(static_cast<size_t>(slices_ * rb_count * cb_count), "drift compensation");
             for (int s = 0; s < slices_; ++s) {
                 double* g = pg.g[static_cast<size_t>(s)].grow(stored * static_cast<size_t>(count), "analog conductances");
@@ -291,6 +346,21 @@ void AnalogLayer::program(const Context& ctx, const analog::DeviceParams& device
                     static_cast<uint64_t>(s), seed, chip.trial, layer, t, g, var, compensate_ ? at0_.get() : nullptr,
                     compensate_ ? at_t_.get() : nullptr);
                 XBARSIM_CUDA_LAUNCH_CHECK();
+                if (reference_columns_) {
+                    // The reference cells, programmed (not compensated) like offset weight cells: with
+                    // their elements following the slices' weight cells, program_kernel's element of
+                    // cell i of "slice" s is reference_programming_element(...).
+                    const int64_t ref_count = cb_count * k_;
+                    double* rg = pg.ref_g[static_cast<size_t>(s)].grow(static_cast<size_t>(ref_count), "reference-column conductances");
+                    double* rv = read_noise_ ? pg.ref_var[static_cast<size_t>(s)].grow(static_cast<size_t>(ref_count),
+                                                                                       "reference-column variances")
+                                             : nullptr;
+                    program_kernel<<<grid_for(ref_count), kThreads, 0, ctx.stream>>>(
+                        m.reference_targets[static_cast<size_t>(s)].get(), ref_count, 1, 1, true, device,
+                        m.program_base + static_cast<uint64_t>(slices_) * static_cast<uint64_t>(count), static_cast<uint64_t>(s),
+                        seed, chip.trial, layer, t, rg, rv, nullptr, nullptr);
+                    XBARSIM_CUDA_LAUNCH_CHECK();
+                }
                 if (compensate_) {
                     compensation_kernel<<<grid_for(rb_count * cb_count), kThreads, 0, ctx.stream>>>(
                         at0_.get(), at_t_.get(), n_, k_, polarities, map_.array_rows, map_.array_cols, rb_count, cb_count,
@@ -309,8 +379,11 @@ void AnalogLayer::dac(const Context& ctx, const float* x, float* xq, int64_t cou
 size_t AnalogLayer::workspace_bytes_per_column() const {
     const auto rb = static_cast<size_t>(row_blocks()), p = static_cast<size_t>(stored_polarities_);
     const auto n = static_cast<size_t>(n_), k = static_cast<size_t>(k_);
-    const size_t doubles = 2 * rb * p * n /* outputs, variances */ + 2 * k /* driven input, square */ + n /* accumulator */;
-    return doubles * sizeof(double) + (rb + 1) * sizeof(float) /* input sums */;
+    const auto cb = reference_columns_ ? static_cast<size_t>(col_blocks()) : 0;
+    const size_t doubles = 2 * rb * (p * n + cb) /* outputs, variances; reference columns' */ + 2 * k /* driven input, square */ +
+                           n /* accumulator */;
+    const size_t held = analog_sum_ ? static_cast<size_t>(slices_) * rb * p * n : 0;
+    return doubles * sizeof(double) + (held + rb + 1) * sizeof(float) /* held outputs, input sums */;
 }
 
 void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, int64_t m, float* y, uint64_t first_column,
@@ -328,7 +401,7 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     rc.weight_bits = map_.weight_bits;
     rc.slice_bits = slice_bits_;
     rc.g_min = map_.g_min;
-    rc.reference_column = false;  // refused in the constructor
+    rc.reference_column = reference_columns_;
     const float base = analog::offset_base(rc);
     const float constant = analog::offset_constant(rc);
     const bool serial = input_.slice_bits > 0 && input_.bits > 0;
@@ -336,46 +409,96 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     const int in_slices = serial ? analog::input_slice_count(input_.bits, input_.is_signed, input_.slice_bits) : 1;
     const bool per_cell = read_noise_ && map_.per_cell_read_noise;
     const bool lumped = read_noise_ && !map_.per_cell_read_noise;
+    // Reference columns get lumped read noise in either mode (as on the CPU).
+    const bool squares = lumped || (read_noise_ && reference_columns_);
     const int P = stored_polarities_;
     const int64_t rows = map_.array_rows, rb_count = row_blocks(), cb_count = col_blocks();
     const int64_t full_blocks = k_ / rows, last_rows = k_ - full_blocks * rows;
     const int64_t count = n_ * k_, nm = n_ * m;
     const auto total_in = static_cast<size_t>(k_ * m);
-    const int64_t rb_stride = P * nm;  // floats between row blocks in part/part_var
+    const int64_t rb_stride = P * nm;  // values between row blocks in part/part_var
+    const int64_t ref_stride = cb_count * m;  // between row blocks in ref_part/ref_var
 
     double* part = part_.grow(static_cast<size_t>(rb_count * rb_stride), "analog array outputs");
     double* part_var = lumped ? part_var_.grow(static_cast<size_t>(rb_count * rb_stride), "read-noise variances") : nullptr;
+    double* ref_part = reference_columns_ ? ref_part_.grow(static_cast<size_t>(rb_count * ref_stride), "reference-column outputs") : nullptr;
+    double* ref_var = reference_columns_ && read_noise_
+                          ? ref_var_.grow(static_cast<size_t>(rb_count * ref_stride), "reference-column variances")
+                          : nullptr;
     float* colsum = base != 0.0f ? colsum_.grow(static_cast<size_t>(rb_count * m), "input sums") : nullptr;
     double* xin = slice_in_.grow(total_in, "driven inputs");
-    double* square_in = lumped ? square_in_.grow(total_in, "squared inputs") : nullptr;
+    double* square_in = squares ? square_in_.grow(total_in, "squared inputs") : nullptr;
     double* acc = acc_.grow(static_cast<size_t>(nm), "analog accumulator");
     XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, static_cast<size_t>(nm) * sizeof(double), ctx.stream));
+    const auto held_per_slice = static_cast<size_t>(rb_count * rb_stride);
+    float* held = analog_sum_ ? held_.grow(static_cast<size_t>(slices_) * held_per_slice, "analog-accumulated outputs") : nullptr;
+    if (held) XBARSIM_CUDA_CHECK(cudaMemsetAsync(held, 0, static_cast<size_t>(slices_) * held_per_slice * sizeof(float), ctx.stream));
 
     const RngStream noise{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
     const RngStream rounding{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
     Context quiet = ctx;
     quiet.log = nullptr;  // analog GEMMs are not the digital network's (as on the CPU)
-    // part[rb][p] [N x m] = M[:, rb rows] . x[rb rows, :] for every row block of one polarity.
-    // In double, like cpu::dgemm in AnalogMatrix, so both backends round the same sums.
-    auto block_products = [&](const double* mat_p, const double* x, double* out_p) {
-        dgemm_strided_batched(quiet, n_, m, rows, mat_p, k_, rows, x, m, rows * m, out_p, m, rb_stride, full_blocks);
+    // out[rb] [n_rows x m] = M[:, rb rows] . x[rb rows, :] for every row block of a [n_rows x K]
+    // conductance matrix, row blocks `stride` apart. In double, like cpu::dgemm in AnalogMatrix,
+    // so both backends round the same sums.
+    auto block_products = [&](int64_t n_rows, const double* mat_p, const double* x, double* out_p, int64_t stride) {
+        dgemm_strided_batched(quiet, n_rows, m, rows, mat_p, k_, rows, x, m, rows * m, out_p, m, stride, full_blocks);
         if (last_rows > 0)
-            dgemm(quiet, n_, m, last_rows, mat_p + full_blocks * rows, k_, x + full_blocks * rows * m, m,
-                  out_p + full_blocks * rb_stride, m);
+            dgemm(quiet, n_rows, m, last_rows, mat_p + full_blocks * rows, k_, x + full_blocks * rows * m, m,
+                  out_p + full_blocks * stride, m);
+    };
+    // What the fused kernels of weight slice s and input slice js share.
+    auto fused_args = [&](int s, int js) {
+        FusedArgs a{};
+        a.part = part;
+        a.part_var = part_var;
+        a.ref_part = ref_part;
+        a.ref_var = ref_var;
+        a.colsum = colsum;
+        a.comp = compensate_ ? pg.compensation.get() + s * rb_count * cb_count : nullptr;
+        a.column_hi = mat.column_hi.get() ? mat.column_hi.get() + s * n_ : nullptr;
+        a.column_lo = mat.column_lo.get() ? mat.column_lo.get() + s * n_ : nullptr;
+        a.acc = acc;
+        a.n = n_;
+        a.m = m;
+        a.rb_count = rb_count;
+        a.cb_count = cb_count;
+        a.array_cols = map_.array_cols;
+        a.output = IndexSplit(m, nm);
+        a.polarities = P;
+        a.slice = s;
+        a.slices = slices_;
+        a.in_slice = js;
+        a.in_slices = in_slices;
+        a.base = base;
+        a.adc.bits = adc_.bits;
+        a.adc.symmetric = adc_.symmetric;
+        a.adc.stochastic = adc_.stochastic;
+        if (adc_.bits > 0 && adc_.hi.size() > 0) {
+            const size_t r = adc_.hi.size() == 1 ? 0 : static_cast<size_t>(s);
+            a.adc.hi = adc_.hi[r];
+            a.adc.lo = adc_.lo.empty() ? -a.adc.hi : adc_.lo[r];
+        }
+        a.noise = noise;
+        a.rounding = rounding;
+        a.read_base = mat.read_base;
+        a.weight_reads = mat.weight_reads;
+        a.first_column = first_column;
+        return a;
     };
     for (int js = 0; js < in_slices; ++js) {
         input_slice_kernel<<<grid_for(static_cast<int64_t>(total_in)), kThreads, 0, ctx.stream>>>(
             xq, static_cast<int64_t>(total_in), n_x, js, serial ? input_.slice_bits : 0, xin, square_in);
         XBARSIM_CUDA_LAUNCH_CHECK();
-        if (colsum) {
+        if (colsum && !analog_sum_) {
             column_sum_kernel<double><<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xin, k_, m, rows, rb_count, colsum);
             XBARSIM_CUDA_LAUNCH_CHECK();
         }
         const float in_factor = serial ? analog::input_slice_factor(js, input_.slice_bits, n_x) : 1.0f;
         for (int s = 0; s < slices_; ++s) {
             for (int p = 0; p < P; ++p) {
-                block_products(pg.g[static_cast<size_t>(s)].get() + p * count, xin, part + p * nm);
-                if (lumped) block_products(pg.var[static_cast<size_t>(s)].get() + p * count, square_in, part_var + p * nm);
+                block_products(n_, pg.g[static_cast<size_t>(s)].get() + p * count, xin, part + p * nm, rb_stride);
+                if (lumped) block_products(n_, pg.var[static_cast<size_t>(s)].get() + p * count, square_in, part_var + p * nm, rb_stride);
                 if (per_cell) {
                     const uint64_t cell_base = analog::read_noise_cell_element_base(
                         mat.read_base, static_cast<uint64_t>(p), static_cast<uint64_t>(slices_), static_cast<uint64_t>(s),
@@ -387,39 +510,33 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
                     XBARSIM_CUDA_LAUNCH_CHECK();
                 }
             }
-            FusedArgs a{};
-            a.part = part;
-            a.part_var = part_var;
-            a.colsum = colsum;
-            a.comp = compensate_ ? pg.compensation.get() + s * rb_count * cb_count : nullptr;
-            a.column_hi = mat.column_hi.get() ? mat.column_hi.get() + s * n_ : nullptr;
-            a.column_lo = mat.column_lo.get() ? mat.column_lo.get() + s * n_ : nullptr;
-            a.acc = acc;
-            a.n = n_;
-            a.m = m;
-            a.rb_count = rb_count;
-            a.cb_count = cb_count;
-            a.array_cols = map_.array_cols;
-            a.polarities = P;
-            a.slice = s;
-            a.slices = slices_;
-            a.in_slice = js;
-            a.in_slices = in_slices;
+            if (reference_columns_) {
+                block_products(cb_count, pg.ref_g[static_cast<size_t>(s)].get(), xin, ref_part, ref_stride);
+                if (ref_var) block_products(cb_count, pg.ref_var[static_cast<size_t>(s)].get(), square_in, ref_var, ref_stride);
+            }
+            FusedArgs a = fused_args(s, js);
+            if (analog_sum_) {
+                hold_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a, in_factor, held + static_cast<size_t>(s) * held_per_slice);
+                XBARSIM_CUDA_LAUNCH_CHECK();
+                continue;
+            }
             // As the CPU: in_factor * weight_slice_factor, one float product.
             a.factor = hd::mul(in_factor, analog::weight_slice_factor(rc, s));
-            a.base = base;
-            a.adc.bits = adc_.bits;
-            a.adc.symmetric = adc_.symmetric;
-            a.adc.stochastic = adc_.stochastic;
-            if (adc_.bits > 0 && adc_.hi.size() > 0) {
-                const size_t r = adc_.hi.size() == 1 ? 0 : static_cast<size_t>(s);
-                a.adc.hi = adc_.hi[r];
-                a.adc.lo = adc_.lo.empty() ? -a.adc.hi : adc_.lo[r];
-            }
-            a.noise = noise;
-            a.rounding = rounding;
-            a.read_base = mat.read_base;
-            a.first_column = first_column;
+            adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+        }
+    }
+    if (analog_sum_) {
+        // One conversion per array output after all input slices (input slice 0's elements); the
+        // zero point's current is that of the whole DAC'd input.
+        if (colsum) {
+            column_sum_kernel<float><<<grid_for(rb_count * m), kThreads, 0, ctx.stream>>>(xq, k_, m, rows, rb_count, colsum);
+            XBARSIM_CUDA_LAUNCH_CHECK();
+        }
+        for (int s = 0; s < slices_; ++s) {
+            FusedArgs a = fused_args(s, 0);
+            a.held = held + static_cast<size_t>(s) * held_per_slice;
+            a.factor = analog::weight_slice_factor(rc, s);
             adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
             XBARSIM_CUDA_LAUNCH_CHECK();
         }
@@ -430,7 +547,8 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
         column_sum_kernel<float><<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
         XBARSIM_CUDA_LAUNCH_CHECK();
     }
-    finish_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(acc, colsum_all, constant, mat.w_scale.get(), input_.range, n_, m, y);
+    finish_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(acc, colsum_all, constant, mat.w_scale.get(), input_.range, n_,
+                                                              IndexSplit(m, nm), y);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 

@@ -4,8 +4,9 @@
 // per Conv group. Targets are uploaded once; program() draws one or several chip instances on the
 // device with the same Philox element ids as the CPU (bit-identical conductances); multiply()
 // runs the per-array GEMMs of one chip with cuBLAS and one fused kernel per (input slice, weight
-// slice) for read noise, ADC, drift compensation, shift-add and row-block accumulation (in
-// double, in the CPU's order).
+// slice) for read noise, reference-column subtraction, ADC, drift compensation, shift-add and
+// row-block accumulation (in double, in the CPU's order). Bit-serial inputs accumulated in analog
+// are held (read noise drawn per input slice) and converted once after the last slice.
 #include <cstdint>
 #include <vector>
 
@@ -46,13 +47,16 @@ private:
     struct Matrix {
         uint64_t program_base = 0;  // first programming element of this group
         uint64_t read_base = 0;     // first read-noise / ADC-rounding element of this group
+        uint64_t weight_reads = 0;  // read elements of the weight cells; the reference columns' follow
         DeviceArray<float> w_scale;               // [N] W_max per output column
         DeviceArray<float> column_hi, column_lo;  // per-column ADC ranges [slices x N] (empty: per slice)
         std::vector<DeviceArray<float>> targets;  // per slice: [polarities x N x K]
+        std::vector<DeviceArray<float>> reference_targets;  // offset reference columns, per slice: [col blocks x K]
     };
     // What programming draws for one chip and one group.
     struct Programmed {
         std::vector<DeviceArray<double>> g, var;  // per slice: [stored polarities x N x K], float values
+        std::vector<DeviceArray<double>> ref_g, ref_var;  // reference columns, per slice: [col blocks x K]
         DeviceArray<float> compensation;          // [slices x row blocks x col blocks]
     };
     struct Chip {
@@ -67,6 +71,8 @@ private:
     int64_t n_ = 0, k_ = 0;
     int slices_ = 1, slice_bits_ = 0;
     int stored_polarities_ = 1;  // 2: g+ and g- read and digitized separately
+    bool reference_columns_ = false;  // offset zero point subtracted in analog by reference columns
+    bool analog_sum_ = false;         // bit-serial input slices accumulated in analog, one conversion
     std::vector<Matrix> matrices_;
     std::vector<Chip> chips_;  // grow-only; the first chip_count_ are current
     size_t chip_count_ = 0;
@@ -76,7 +82,8 @@ private:
     // Scratch of program() and multiply(), grow-only.
     DeviceArray<float> at0_, at_t_;
     DeviceArray<float> colsum_, colsum_all_;
-    DeviceArray<double> part_, part_var_, slice_in_, square_in_, acc_;
+    DeviceArray<double> part_, part_var_, ref_part_, ref_var_, slice_in_, square_in_, acc_;
+    DeviceArray<float> held_;  // analog accumulation: [slices][row blocks][polarities][N x m]
 
     int64_t row_blocks() const { return (k_ + map_.array_rows - 1) / map_.array_rows; }
     int64_t col_blocks() const { return (n_ + map_.array_cols - 1) / map_.array_cols; }

@@ -131,12 +131,17 @@ public:
     // Target conductances of slice s before any device effect: [n_out x k_in] (offset), or g+
     // then g- cells [2 x n_out x k_in] (differential). The CUDA backend programs from these.
     const std::vector<float>& targets(int s) const { return targets_[static_cast<size_t>(s)]; }
+    // Offset reference columns: present, and the target conductances of slice s, [column blocks x
+    // k_in] (every cell at the zero point). The CUDA backend programs from these.
+    bool has_reference_columns() const { return !ref_targets_.empty(); }
+    const std::vector<float>& reference_targets(int s) const { return ref_targets_[static_cast<size_t>(s)]; }
+    // Read-noise elements of the weight cells' outputs (or cells, per-cell mode) per input vector
+    // with `in_slices` input slices; the reference columns' elements follow them.
+    uint64_t weight_read_elements(int in_slices) const;
     // The weights this mapping represents after quantization (W_max * q / n), for references.
     std::vector<float> quantized_weights() const;
 
 private:
-    // Read-noise elements of the weight cells' outputs (or cells, per-cell mode) per input vector.
-    uint64_t weight_read_elements(int in_slices) const;
 
     MatrixMapping map_;
     int64_t n_ = 0, k_ = 0;

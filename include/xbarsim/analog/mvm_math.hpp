@@ -65,9 +65,31 @@ XBARSIM_HD uint64_t read_noise_cell_element_base(uint64_t read_base, uint64_t p,
     return read_base + ((p * slices + s) * in_slices + js) * (n * k);
 }
 
+// Offset reference columns (one per array and weight slice, [column blocks x k] cells): the
+// programming element of reference cell i of slice s follows all `slices` x `count` weight cells.
+XBARSIM_HD uint64_t reference_programming_element(uint64_t element_base, uint64_t slices, uint64_t count, uint64_t ref_count,
+                                                  uint64_t s, uint64_t i) {
+    return element_base + slices * count + s * ref_count + i;
+}
+
+// The read-noise element of the reference column of array (rb, cb), weight slice s, input slice
+// js: they follow the `weight_reads` elements of the weight cells' outputs (or cells).
+XBARSIM_HD uint64_t reference_read_element(uint64_t read_base, uint64_t weight_reads, uint64_t s, uint64_t in_slices,
+                                           uint64_t js, uint64_t row_blocks, uint64_t rb, uint64_t col_blocks, uint64_t cb) {
+    return read_base + weight_reads + ((s * in_slices + js) * row_blocks + rb) * col_blocks + cb;
+}
+
 // ------------------------------------------------------------------ reading
 // Adds the lumped read noise of one array output: part + sqrt(var)·z.
 XBARSIM_HD float add_lumped_read_noise(float part, float var, float z) { return hd::add(part, hd::mul(hd::sqrt(var), z)); }
+
+// An array output minus its array's reference column read with the same inputs (the offset zero
+// point subtracted in analog).
+XBARSIM_HD float subtract_reference(float part, float reference) { return hd::sub(part, reference); }
+
+// Analog accumulation of bit-serial input slices: the held charge plus input slice j's output,
+// weighted by input_slice_factor(j), before the one conversion.
+XBARSIM_HD float hold_input_slice(float held, float in_factor, float part) { return hd::add(held, hd::mul(in_factor, part)); }
 
 // The contribution of one digitized array output `adc_out` (times its drift compensation
 // `comp`) to the double accumulator: sign·factor·(adc_out·comp - base·colsum), sign = -1 for the
