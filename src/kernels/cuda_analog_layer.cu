@@ -140,7 +140,14 @@ struct FusedArgs {
     const float* comp;       // this slice's [rb x cb] drift compensation, or null
     const float* column_hi;  // this slice's per-column ADC ranges [N], or null
     const float* column_lo;  // [N], or null (-hi)
-    double* acc;             // [N x m]
+    double* acc;             // [N x m] running sum of the slices' terms
+    bool first;              // the first (input slice, weight slice): the sum starts at 0, acc is not read
+    // The last one: the output y = (sum + constant·Σx)·W_max·range is written instead of acc.
+    float* y;                // [N x m], or null (not the last)
+    const float* colsum_all; // [m] Σ of all DAC'd inputs, or null (no offset constant)
+    float constant;
+    const float* w_scale;    // [N]
+    float input_range;
     int64_t n, m, rb_count, cb_count, array_cols;
     IndexSplit output;       // t of [N x m] into (output o, column c)
     int polarities, slice, slices, in_slice, in_slices;
@@ -176,6 +183,14 @@ __device__ float read_value(const FusedArgs& a, int64_t t, int64_t rb, int p, in
     return v;
 }
 
+// The output from the accumulated sum: the offset zero-point constant over all inputs (when
+// `with_constant`) and the scale W_max[o]·input range, in AnalogMatrix's double arithmetic.
+__device__ float finish_output(double acc, float colsum_all, bool with_constant, float constant, float w_scale,
+                               float input_range) {
+    if (with_constant) acc = analog::dadd(acc, static_cast<double>(hd::mul(constant, colsum_all)));
+    return static_cast<float>(analog::dmul(acc, analog::dmul(static_cast<double>(w_scale), static_cast<double>(input_range))));
+}
+
 // Read noise, reference columns, ADC, drift compensation, shift-add and row-block accumulation of
 // one weight slice and input slice: every (row block, polarity) output added to the double
 // accumulator in the CPU's order (row blocks ascending, polarities inner), g- outputs
@@ -190,7 +205,7 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
             q.hi = a.column_hi[o];
             q.lo = a.column_lo ? a.column_lo[o] : -q.hi;
         }
-        double acc = a.acc[t];
+        double acc = a.first ? 0.0 : a.acc[t];
         for (int64_t rb = 0; rb < a.rb_count; ++rb) {
             const float comp = a.comp ? a.comp[rb * a.cb_count + o / a.array_cols] : 1.0f;
             const float cs = a.colsum ? a.colsum[rb * a.m + c] : 0.0f;
@@ -202,7 +217,12 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
                 acc = analog::dadd(acc, analog::recombined_term(p == 1 ? -1.0 : 1.0, a.factor, analog::adc(v, q, u), comp, a.base, cs));
             }
         }
-        a.acc[t] = acc;
+        if (a.y) {
+            a.y[t] = finish_output(acc, a.colsum_all ? a.colsum_all[c] : 0.0f, a.colsum_all != nullptr, a.constant, a.w_scale[o],
+                                   a.input_range);
+        } else {
+            a.acc[t] = acc;
+        }
     }
 }
 
@@ -220,20 +240,6 @@ __global__ void hold_kernel(FusedArgs a, float in_factor, float* __restrict__ he
                 float& h = held[(rb * a.polarities + p) * a.n * a.m + t];
                 h = analog::hold_input_slice(h, in_factor, read_value(a, t, rb, p, o, c, e, sample));
             }
-    }
-}
-
-// The offset zero-point constant over all inputs and the final scale W_max[o]·input range.
-__global__ void finish_kernel(const double* __restrict__ acc, const float* __restrict__ colsum_all, float constant,
-                              const float* __restrict__ w_scale, float input_range, int64_t n, IndexSplit output,
-                              float* __restrict__ y) {
-    XBARSIM_GRID_STRIDE(t, n * output.m) {
-        int64_t o = 0, c = 0;
-        output.split(t, o, c);
-        double a = acc[t];
-        if (colsum_all) a = analog::dadd(a, static_cast<double>(hd::mul(constant, colsum_all[c])));
-        const double scale = analog::dmul(static_cast<double>(w_scale[o]), static_cast<double>(input_range));
-        y[t] = static_cast<float>(analog::dmul(a, scale));
     }
 }
 
@@ -429,11 +435,26 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
     double* xin = slice_in_.grow(total_in, "driven inputs");
     double* square_in = squares ? square_in_.grow(total_in, "squared inputs") : nullptr;
     double* acc = acc_.grow(static_cast<size_t>(nm), "analog accumulator");
-    XBARSIM_CUDA_CHECK(cudaMemsetAsync(acc, 0, static_cast<size_t>(nm) * sizeof(double), ctx.stream));
     const auto held_per_slice = static_cast<size_t>(rb_count * rb_stride);
     float* held = analog_sum_ ? held_.grow(static_cast<size_t>(slices_) * held_per_slice, "analog-accumulated outputs") : nullptr;
     if (held) XBARSIM_CUDA_CHECK(cudaMemsetAsync(held, 0, static_cast<size_t>(slices_) * held_per_slice * sizeof(float), ctx.stream));
 
+    // The offset constant's input sums, for the last conversion kernel's output.
+    float* colsum_all = nullptr;
+    if (constant != 0.0f) {
+        colsum_all = colsum_all_.grow(static_cast<size_t>(m), "input sums");
+        column_sum_kernel<float><<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
+        XBARSIM_CUDA_LAUNCH_CHECK();
+    }
+    // The conversion kernels in order: the first starts the sum, the last writes y.
+    int conversions_left = analog_sum_ ? slices_ : slices_ * in_slices;
+    const int conversions = conversions_left;
+    auto convert = [&](FusedArgs& a) {
+        a.first = conversions_left == conversions;
+        a.y = --conversions_left == 0 ? y : nullptr;
+        adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
+        XBARSIM_CUDA_LAUNCH_CHECK();
+    };
     const RngStream noise{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::ReadNoise};
     const RngStream rounding{seed_, trial, static_cast<uint32_t>(plan_.mvm_index), RngRole::AdcRounding};
     Context quiet = ctx;
@@ -459,6 +480,10 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
         a.column_hi = mat.column_hi.get() ? mat.column_hi.get() + s * n_ : nullptr;
         a.column_lo = mat.column_lo.get() ? mat.column_lo.get() + s * n_ : nullptr;
         a.acc = acc;
+        a.colsum_all = colsum_all;
+        a.constant = constant;
+        a.w_scale = mat.w_scale.get();
+        a.input_range = input_.range;
         a.n = n_;
         a.m = m;
         a.rb_count = rb_count;
@@ -522,8 +547,7 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
             }
             // As the CPU: in_factor * weight_slice_factor, one float product.
             a.factor = hd::mul(in_factor, analog::weight_slice_factor(rc, s));
-            adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
-            XBARSIM_CUDA_LAUNCH_CHECK();
+            convert(a);
         }
     }
     if (analog_sum_) {
@@ -537,19 +561,9 @@ void AnalogLayer::multiply(const Context& ctx, int64_t group, const float* xq, i
             FusedArgs a = fused_args(s, 0);
             a.held = held + static_cast<size_t>(s) * held_per_slice;
             a.factor = analog::weight_slice_factor(rc, s);
-            adc_accumulate_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(a);
-            XBARSIM_CUDA_LAUNCH_CHECK();
+            convert(a);
         }
     }
-    float* colsum_all = nullptr;
-    if (constant != 0.0f) {
-        colsum_all = colsum_all_.grow(static_cast<size_t>(m), "input sums");
-        column_sum_kernel<float><<<grid_for(m), kThreads, 0, ctx.stream>>>(xq, k_, m, k_, 1, colsum_all);
-        XBARSIM_CUDA_LAUNCH_CHECK();
-    }
-    finish_kernel<<<grid_for(nm), kThreads, 0, ctx.stream>>>(acc, colsum_all, constant, mat.w_scale.get(), input_.range, n_,
-                                                              IndexSplit(m, nm), y);
-    XBARSIM_CUDA_LAUNCH_CHECK();
 }
 
 }  // namespace xbarsim::cuda
