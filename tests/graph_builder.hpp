@@ -41,6 +41,22 @@ public:
         last_ = node(OpType::Relu, {last_}, {}, name);
         return *this;
     }
+    GraphBuilder& clip(float lo, float hi, const std::string& name) {
+        NodeAttrs a;
+        a.min = lo;
+        a.max = hi;
+        last_ = node(OpType::Clip, {last_}, a, name);
+        return *this;
+    }
+    // last op `other` (Add, Sub, Mul, Div; `other` a value id, broadcast as numpy does).
+    GraphBuilder& binary(OpType op, int other, const std::string& name) {
+        last_ = node(op, {last_, other}, {}, name);
+        return *this;
+    }
+    // A constant of shape `s` (values as for weights), for binary().
+    int constant(const std::string& name, Shape s) { return value(name, std::move(s), true); }
+    int last() const { return last_; }
+    int input() const { return g_.inputs[0]; }
     GraphBuilder& flatten(const std::string& name) {
         NodeAttrs a;
         a.axis = 1;

@@ -27,6 +27,7 @@ enum class OpType {
 
 const char* op_name(OpType op);
 bool is_mvm_layer(OpType op);  // Conv or Linear: the layers an analog backend maps to arrays
+bool is_binary_arithmetic(OpType op);  // Add, Sub, Mul or Div (broadcasting, element-wise)
 
 enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
 enum class PadMode { Constant, Reflect, Edge };
@@ -104,7 +105,8 @@ struct Graph {
 struct GraphSchedule {
     std::vector<int> last_use;          // per value: index of the last node reading it (nodes.size()
                                         // for graph outputs, kept to the end; -1 when never read)
-    std::vector<int> fused_activation;  // per node: the Relu/Clip fused into it, or -1
+    std::vector<int> fused_activation;  // per node: the Relu/Clip fused into it (Conv, Linear, Add,
+                                        // Sub, Mul, Div), or -1
 };
 GraphSchedule schedule_graph(const Graph& graph);
 

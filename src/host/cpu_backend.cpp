@@ -163,7 +163,7 @@ private:
         case OpType::Add:
         case OpType::Sub:
         case OpType::Mul:
-        case OpType::Div: cpu::binary(n.op, get(in[0]), get(in[1]), out); return;
+        case OpType::Div: cpu::binary(n.op, get(in[0]), get(in[1]), out, ep); return;
         case OpType::Relu:
         case OpType::Clip:
         case OpType::LeakyRelu:

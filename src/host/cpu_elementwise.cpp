@@ -49,14 +49,22 @@ void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& out, F f) {
     }
 }
 
+// broadcast_apply with a fused Relu/Clip, which clamps only when there is one (an unfused op's
+// infinities stay infinite).
+template <typename F>
+void broadcast_apply_clamped(const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep, F f) {
+    if (!ep.clamps()) return broadcast_apply(a, b, out, f);
+    broadcast_apply(a, b, out, [f, lo = ep.lo, hi = ep.hi](float x, float y) { return std::min(std::max(f(x, y), lo), hi); });
+}
+
 }  // namespace
 
-void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out) {
+void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep) {
     switch (op) {
-    case OpType::Add: broadcast_apply(a, b, out, [](float x, float y) { return x + y; }); return;
-    case OpType::Sub: broadcast_apply(a, b, out, [](float x, float y) { return x - y; }); return;
-    case OpType::Mul: broadcast_apply(a, b, out, [](float x, float y) { return x * y; }); return;
-    case OpType::Div: broadcast_apply(a, b, out, [](float x, float y) { return x / y; }); return;
+    case OpType::Add: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x + y; }); return;
+    case OpType::Sub: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x - y; }); return;
+    case OpType::Mul: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x * y; }); return;
+    case OpType::Div: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x / y; }); return;
     default: throw Error(std::string("binary(): not a binary op: ") + op_name(op));
     }
 }

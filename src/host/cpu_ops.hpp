@@ -34,6 +34,8 @@ private:
 struct Epilogue {
     float lo = -3.402823466e38f;
     float hi = 3.402823466e38f;
+    // False for the default (no activation fused): ops that clamp only when fused test this.
+    bool clamps() const { return lo != Epilogue{}.lo || hi != Epilogue{}.hi; }
 };
 
 // Computes out [n x m] = W_group . cols [k x m] for one Conv group (or a Linear layer, group 0)
@@ -64,7 +66,8 @@ void matmul(const Tensor& a, const Tensor& b, Tensor& out, std::vector<GemmShape
 void gemm(const Tensor& a, const Tensor& b, const Tensor* c, const NodeAttrs& attrs, Tensor& out,
           std::vector<GemmShape>* log);
 
-void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out);
+// out = a op b with numpy broadcasting; a fused Relu/Clip (`ep`) clamps the result.
+void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep = {});
 void unary(OpType op, const NodeAttrs& attrs, const Tensor& x, Tensor& out);
 void batchnorm(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor& out);
 

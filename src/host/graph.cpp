@@ -40,6 +40,7 @@ const char* op_name(OpType op) {
 }
 
 bool is_mvm_layer(OpType op) { return op == OpType::Conv || op == OpType::Linear; }
+bool is_binary_arithmetic(OpType op) { return op == OpType::Add || op == OpType::Sub || op == OpType::Mul || op == OpType::Div; }
 
 int Graph::find_value(const std::string& name) const {
     for (size_t i = 0; i < values.size(); ++i)
@@ -101,7 +102,8 @@ GraphSchedule schedule_graph(const Graph& graph) {
         s.last_use[static_cast<size_t>(v)] = static_cast<int>(n_nodes);
         ++readers[static_cast<size_t>(v)];
     }
-    // A Relu/Clip that is the only reader of a Conv/Linear output becomes that op's epilogue.
+    // A Relu/Clip that is the only reader of a Conv/Linear output, or of an element-wise Add, Sub,
+    // Mul or Div (a residual addition), becomes that op's epilogue: one pass over the tensor saved.
     s.fused_activation.assign(n_nodes, -1);
     for (size_t i = 0; i < n_nodes; ++i) {
         const Node& act = graph.nodes[i];
@@ -109,7 +111,8 @@ GraphSchedule schedule_graph(const Graph& graph) {
         const int x = act.inputs[0];
         if (readers[static_cast<size_t>(x)] != 1) continue;
         for (size_t p = 0; p < i; ++p)
-            if (graph.nodes[p].output == x && is_mvm_layer(graph.nodes[p].op)) s.fused_activation[p] = static_cast<int>(i);
+            if (graph.nodes[p].output == x && (is_mvm_layer(graph.nodes[p].op) || is_binary_arithmetic(graph.nodes[p].op)))
+                s.fused_activation[p] = static_cast<int>(i);
     }
     return s;
 }

@@ -540,7 +540,7 @@ private:
         case OpType::Sub:
         case OpType::Mul:
         case OpType::Div:
-            cuda::binary(c, n.op, get(in[0]).data, get(in[0]).shape, get(in[1]).data, get(in[1]).shape, out.data, out.shape);
+            cuda::binary(c, n.op, get(in[0]).data, get(in[0]).shape, get(in[1]).data, get(in[1]).shape, out.data, out.shape, ep);
             return;
         case OpType::Relu:
         case OpType::Clip:

@@ -35,17 +35,20 @@ __device__ inline float apply_binary(BinaryOp op, float x, float y) {
     return 0.0f;
 }
 
+// A fused Relu/Clip after a binary op (as cpu::binary): only when `clamps`.
+__device__ inline float binary_epilogue(float v, bool clamps, Epilogue ep) { return clamps ? fminf(fmaxf(v, ep.lo), ep.hi) : v; }
+
 __global__ void binary_same_kernel(BinaryOp op, const float* __restrict__ a, const float* __restrict__ b,
-                                   float* __restrict__ out, int64_t total) {
+                                   float* __restrict__ out, int64_t total, bool clamps, Epilogue ep) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-        out[i] = apply_binary(op, a[i], b[i]);
+        out[i] = binary_epilogue(apply_binary(op, a[i], b[i]), clamps, ep);
 }
 
 // `out.size` is the output shape; `sa`/`sb` hold each operand's stride per output dimension (0
 // along broadcast dimensions).
 __global__ void binary_broadcast_kernel(BinaryOp op, const float* __restrict__ a, Dims sa, const float* __restrict__ b,
-                                        Dims sb, float* __restrict__ out, Dims so, int64_t total) {
+                                        Dims sb, float* __restrict__ out, Dims so, int64_t total, bool clamps, Epilogue ep) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         int64_t rem = i, oa = 0, ob = 0;
@@ -55,7 +58,7 @@ __global__ void binary_broadcast_kernel(BinaryOp op, const float* __restrict__ a
             oa += idx * sa.stride[d];
             ob += idx * sb.stride[d];
         }
-        out[i] = apply_binary(op, a[oa], b[ob]);
+        out[i] = binary_epilogue(apply_binary(op, a[oa], b[ob]), clamps, ep);
     }
 }
 
@@ -138,7 +141,7 @@ __global__ void dac_kernel(const float* __restrict__ x, float* __restrict__ out,
 }  // namespace
 
 void binary(const Context& ctx, OpType op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* out,
-            const Shape& so) {
+            const Shape& so, Epilogue ep) {
     BinaryOp bop;
     switch (op) {
     case OpType::Add: bop = BinaryOp::Add; break;
@@ -150,11 +153,11 @@ void binary(const Context& ctx, OpType op, const float* a, const Shape& sa, cons
     const int64_t total = numel(so);
     if (total == 0) return;
     if (sa == so && sb == so) {
-        binary_same_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(bop, a, b, out, total);
+        binary_same_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(bop, a, b, out, total, ep.clamps(), ep);
     } else {
         binary_broadcast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(bop, a, broadcast_dims(sa, so), b,
                                                                               broadcast_dims(sb, so), out,
-                                                                              dims_of(so, "broadcast"), total);
+                                                                              dims_of(so, "broadcast"), total, ep.clamps(), ep);
     }
     XBARSIM_CUDA_LAUNCH_CHECK();
 }

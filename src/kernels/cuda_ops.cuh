@@ -24,6 +24,8 @@ struct Context {
 struct Epilogue {
     float lo = -3.402823466e38f;
     float hi = 3.402823466e38f;
+    // False for the default (no activation fused): ops that clamp only when fused test this.
+    bool clamps() const { return lo != Epilogue{}.lo || hi != Epilogue{}.hi; }
 };
 
 // Tensors of rank up to kMaxRank go through the generic index kernels (broadcast, transpose, pad).
@@ -71,8 +73,9 @@ void transpose_2d(const Context& ctx, const float* in, float* out, int64_t m, in
 void broadcast_2d(const Context& ctx, const float* c, int64_t c_rows, int64_t c_cols, float* out, int64_t m, int64_t n);
 
 // ------------------------------------------------------------------ element-wise (cuda_elementwise.cu)
+// out = a op b with numpy broadcasting; a fused Relu/Clip (`ep`) clamps the result.
 void binary(const Context& ctx, OpType op, const float* a, const Shape& sa, const float* b, const Shape& sb, float* out,
-            const Shape& so);
+            const Shape& so, Epilogue ep = {});
 void unary(const Context& ctx, OpType op, const NodeAttrs& attrs, const float* x, float* out, int64_t n);
 void batchnorm(const Context& ctx, const float* x, const float* scale, const float* shift, float* out, int64_t batch,
                int64_t channels, int64_t inner);
