@@ -51,11 +51,11 @@ run_step() {
         --quiet --out "$LOGS/pcm-report.json" ;;
     bench20) for cfg in bench-baseline bench-full; do
         step "bench-resnet20-$cfg" 180 "$X" bench --backend cuda --model $R20 --batch 256 --iters 20 \
-            --config configs/$cfg.yaml --chips 8 --out "$LOGS/bench-resnet20-$cfg.json"; done ;;
+            --config configs/$cfg.yaml --chips 8 --profile --out "$LOGS/bench-resnet20-$cfg.json"; done ;;
     bench50) [ -f "$BUILD/resnet50.onnx" ] || step export-resnet50 120 python3 tools/export_resnet50.py --out "$BUILD/resnet50.onnx"
         for cfg in bench-baseline bench-full; do
         step "bench-resnet50-$cfg" 240 "$X" bench --backend cuda --model "$BUILD/resnet50.onnx" --batch 128 --iters 10 \
-            --config configs/$cfg.yaml --out "$LOGS/bench-resnet50-$cfg.json"; done ;;
+            --config configs/$cfg.yaml --profile --out "$LOGS/bench-resnet50-$cfg.json"; done ;;
     trials) for per_pass in 1 0; do  # 25 chips one at a time, then as many side by side as fit
         step "trials-per-pass-$per_pass" 240 "$X" run --backend cuda --model $R20 --data data/cifar10-test \
             --config configs/pcm.yaml --trials 25 --chips-per-pass $per_pass --quiet \

@@ -111,6 +111,31 @@ TEST(Cli, BenchComparesEngineWithTheSameGemms) {
     EXPECT_GT(j["ratio_engine_over_gemm"].get<double>(), 0.0);
 }
 
+// --profile: the time per op kind of the digital and the analog pass, in the output and the JSON,
+// analog layers named as such; every MVM layer of CNN6 (4 Conv, 2 Gemm) is counted.
+TEST(Cli, BenchProfilesTheNodes) {
+    TempDir dir;
+    const auto r = run_cli("bench --model " + kMnistModel + " --batch 4 --iters 2 --config " + repo("configs/ideal.yaml") +
+                           " --profile --out " + dir.file("b.json"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("profile        digital engine, per pass:"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Conv (analog)"), std::string::npos) << r.output;
+    const auto j = nlohmann::json::parse(read_text(dir.file("b.json")));
+    int64_t engine_mvm = 0, analog_mvm = 0;
+    for (const auto& k : j["profile"]["engine"]["by_op"]) {
+        const std::string kind = k["kind"];
+        if (kind == "Conv" || kind == "Linear" || kind == "Gemm") engine_mvm += k["nodes"].get<int64_t>();
+        EXPECT_GE(k["seconds_per_pass"].get<double>(), 0.0);
+    }
+    for (const auto& k : j["profile"]["analog"]["by_op"]) {
+        const std::string kind = k["kind"];
+        if (kind.find("(analog)") != std::string::npos) analog_mvm += k["nodes"].get<int64_t>();
+    }
+    EXPECT_EQ(engine_mvm, 6);
+    EXPECT_EQ(analog_mvm, 6);
+    EXPECT_FALSE(j["profile"]["analog"]["slowest_nodes"].empty());
+}
+
 // More chips side by side than the backend fits (the CPU backend: one) is a clear error, and no
 // figures file is written.
 TEST(Cli, BenchRefusesMoreChipsThanTheBackendFits) {

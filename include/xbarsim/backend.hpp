@@ -57,6 +57,12 @@ public:
     }
     // When set, every GEMM of the following forward passes is appended here.
     virtual void record_gemms(std::vector<GemmShape>* log) = 0;
+    // When set, the time each node of the following forward passes takes is added to
+    // (*seconds)[node] (resized to the graph's nodes); a Relu/Clip fused into the op before it
+    // counts in that op and gets 0. The CUDA backend times its nodes with events on its stream
+    // and waits for each pass to finish, so profiled passes do not overlap. Null stops timing.
+    // The default throws Error: a backend that cannot time its nodes says so.
+    virtual void record_node_times(std::vector<double>* seconds);
     // Pipelined passes over a dataset: submit() starts a forward pass on `inputs` (graph outputs
     // only) and may return before it is done, so the caller can prepare the next batch while the
     // backend computes (the CUDA backend also copies that batch to the device meanwhile);

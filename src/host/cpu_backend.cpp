@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "cpu_analog_layer.hpp"
 #include "cpu_ops.hpp"
@@ -18,6 +19,24 @@
 namespace xbarsim {
 
 namespace {
+
+// Profiling: adds the wall time from construction to destruction to (*seconds)[node], if set.
+class NodeClock {
+public:
+    NodeClock(std::vector<double>* seconds, size_t node) : seconds_(seconds), node_(node) {
+        if (seconds_) start_ = std::chrono::steady_clock::now();
+    }
+    ~NodeClock() {
+        if (seconds_) (*seconds_)[node_] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+    NodeClock(const NodeClock&) = delete;
+    NodeClock& operator=(const NodeClock&) = delete;
+
+private:
+    std::vector<double>* seconds_;
+    size_t node_;
+    std::chrono::steady_clock::time_point start_;
+};
 
 class CpuBackend final : public Backend {
 public:
@@ -40,6 +59,7 @@ public:
     }
 
     void record_gemms(std::vector<GemmShape>* log) override { log_ = log; }
+    void record_node_times(std::vector<double>* seconds) override { node_times_ = seconds; }
     void observe(MvmObserver* observer) override { observer_ = observer; }
 
     void program(uint32_t trial) override {
@@ -77,8 +97,10 @@ public:
             live[k] = Tensor();
         };
         std::vector<bool> done(g.nodes.size(), false);
+        if (node_times_) node_times_->resize(g.nodes.size(), 0.0);
         for (size_t i = 0; i < g.nodes.size(); ++i) {
             if (done[i]) continue;  // an activation already applied as an epilogue
+            const NodeClock clock(node_times_, i);
             const Node& node = g.nodes[i];
             current_ = i;
             std::vector<Shape> shapes;
@@ -122,6 +144,7 @@ private:
     GraphSchedule schedule_;  // when values are freed, which activations are fused
     std::vector<std::vector<float>> pool_;  // buffers of freed activations, reused for new outputs
     std::vector<GemmShape>* log_ = nullptr;
+    std::vector<double>* node_times_ = nullptr;  // profiling: seconds per node, or null
     cpu::Workspace workspace_;
     size_t current_ = 0;  // index of the node being run
 
@@ -199,6 +222,10 @@ void Backend::program_chips(const std::vector<uint32_t>& trials) {
         throw Error("backend '" + name() + "' evaluates one chip instance per pass, " + std::to_string(trials.size()) +
                     " were asked for");
     program(trials.front());
+}
+
+void Backend::record_node_times(std::vector<double>*) {
+    throw Error("backend '" + name() + "' cannot time the nodes of its passes");
 }
 
 void Backend::submit(const std::vector<Tensor>& inputs) {

@@ -19,6 +19,7 @@
 #include "cuda_check.cuh"
 #include "cuda_memory.cuh"
 #include "cuda_mvm_ops.cuh"
+#include "cuda_node_timer.cuh"
 #include "cuda_ops.cuh"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/cuda_backend.hpp"
@@ -109,6 +110,7 @@ public:
     int64_t max_chips() const override { return max_chips_; }
 
     void record_gemms(std::vector<GemmShape>* log) override { ctx_.log = log; }
+    void record_node_times(std::vector<double>* seconds) override { node_times_ = seconds; }
     void observe(MvmObserver* observer) override { observer_ = observer; }
 
     void program(uint32_t trial) override { program_chips({trial}); }
@@ -261,6 +263,8 @@ private:
     cuda::Workspace workspace_;
     cuda::PinnedBuffer staging_;
     int64_t max_batch_ = 0;  // largest batch one device pass holds (0: not sized yet)
+    std::vector<double>* node_times_ = nullptr;  // profiling: seconds per node, or null
+    cuda::NodeTimer node_timer_;
     size_t current_ = 0;
 
     void make_analog_layers() {
@@ -453,9 +457,15 @@ private:
             release(live[k]);
         };
         std::vector<bool> done(g.nodes.size(), false);
+        cuda::NodeTimer* timer = node_times_ ? &node_timer_ : nullptr;
+        if (timer) {
+            node_times_->resize(g.nodes.size(), 0.0);
+            timer->begin_pass(g.nodes.size());
+        }
         try {
             for (size_t i = 0; i < g.nodes.size(); ++i) {
                 if (done[i]) continue;  // an activation already applied as an epilogue
+                const cuda::NodeTimer::Scope timed(timer, i, stream_);
                 const Node& node = g.nodes[i];
                 current_ = i;
                 std::vector<Shape> shapes;
@@ -489,6 +499,7 @@ private:
                 live[static_cast<size_t>(node.output)] = std::move(out);
                 for (int id : node.inputs) release_input(id, i);
             }
+            if (timer) timer->add_elapsed(*node_times_);  // waits for this pass
         } catch (...) {
             // Leave the stream idle and the pool consistent for the next call.
             cudaStreamSynchronize(stream_);

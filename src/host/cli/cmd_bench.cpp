@@ -16,6 +16,7 @@
 #include "xbarsim/cuda_backend.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/node_profile.hpp"
 #include "xbarsim/onnx_import.hpp"
 #include "xbarsim/report.hpp"
 
@@ -26,12 +27,47 @@ namespace {
 struct BenchArgs {
     std::string model, out, config, backend = "cpu";
     int64_t batch = 64, iters = 5, threads = 0, chips = 1;
+    bool profile = false;
     AnalogArgs analog;
 };
 
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Where `iters` passes spend their time, per op kind and the slowest nodes (separate passes
+// from the timed ones: profiling waits for every pass).
+struct PassProfile {
+    std::vector<OpProfile> kinds;
+    std::vector<NodeProfile> slowest;
+};
+
+PassProfile profile_passes(Backend& backend, const Graph& graph, const Tensor& input, int64_t iters,
+                           const std::vector<size_t>& analog_nodes) {
+    std::vector<double> seconds;
+    backend.record_node_times(&seconds);
+    for (int64_t i = 0; i < iters; ++i) backend.forward(input);
+    backend.record_node_times(nullptr);
+    return {profile_by_op(graph, seconds, iters, analog_nodes), slowest_nodes(graph, seconds, iters, analog_nodes, 8)};
+}
+
+void print_profile(const char* title, const PassProfile& p) {
+    std::printf("profile        %s, per pass:\n", title);
+    for (const auto& k : p.kinds)
+        std::printf("  %-22s %4lld nodes %10.3f ms %6.1f %%\n", k.kind.c_str(), static_cast<long long>(k.nodes),
+                    k.seconds_per_pass * 1e3, k.share * 100.0);
+    std::printf("  slowest nodes:");
+    for (const auto& n : p.slowest) std::printf(" %s (%s) %.3f ms;", n.name.c_str(), n.kind.c_str(), n.seconds_per_pass * 1e3);
+    std::printf("\n");
+}
+
+nlohmann::json profile_json(const PassProfile& p) {
+    nlohmann::json kinds = nlohmann::json::array(), slowest = nlohmann::json::array();
+    for (const auto& k : p.kinds)
+        kinds.push_back({{"kind", k.kind}, {"nodes", k.nodes}, {"seconds_per_pass", k.seconds_per_pass}, {"share", k.share}});
+    for (const auto& n : p.slowest) slowest.push_back({{"node", n.name}, {"kind", n.kind}, {"seconds_per_pass", n.seconds_per_pass}});
+    return {{"by_op", kinds}, {"slowest_nodes", slowest}};
+}
 
 // Mean seconds of `iters` forward passes on `input` (the caller has warmed the backend up).
 double seconds_per_pass(Backend& backend, const Tensor& input, int64_t iters) {
@@ -59,6 +95,8 @@ void bench(const BenchArgs& a) {
     backend->record_gemms(nullptr);
 
     const double engine_s = seconds_per_pass(*backend, input, a.iters);
+    std::optional<PassProfile> engine_profile, analog_profile;
+    if (a.profile) engine_profile = profile_passes(*backend, graph, input, a.iters, {});
 
     // The same network with the config's analog layers, in the same run.
     double analog_s = 0.0, chips_s = 0.0;
@@ -90,6 +128,11 @@ void bench(const BenchArgs& a) {
         analog->program(0);
         analog->forward(input);  // warm-up
         analog_s = seconds_per_pass(*analog, input, a.iters);
+        if (a.profile) {
+            std::vector<size_t> analog_nodes;
+            for (const auto& l : prepared->plan.layers) analog_nodes.push_back(l.node);
+            analog_profile = profile_passes(*analog, graph, input, a.iters, analog_nodes);
+        }
         if (a.chips > 1) {
             // Monte Carlo chips side by side: one pass runs the batch on every chip.
             if (analog->max_chips() < a.chips)
@@ -153,6 +196,8 @@ void bench(const BenchArgs& a) {
     if (chips_s > 0)
         std::printf("%lld chips       %10.1f chip-images/s  (%.4f s per pass, %.2f x the throughput of one chip per pass)\n",
                     static_cast<long long>(a.chips), chips * batch / chips_s, chips_s, chips * analog_s / chips_s);
+    if (engine_profile) print_profile("digital engine", *engine_profile);
+    if (analog_profile) print_profile(("analog, " + a.config).c_str(), *analog_profile);
     if (!a.out.empty()) {
         nlohmann::json j = report_header("bench");
         j["model"] = describe_model(graph, a.model);
@@ -173,6 +218,8 @@ void bench(const BenchArgs& a) {
             j["chips_side_by_side"] = {{"chips", a.chips}, {"seconds_per_pass", chips_s},
                                        {"chip_images_per_second", chips * batch / chips_s},
                                        {"speedup_over_one_chip_per_pass", chips * analog_s / chips_s}};
+        if (engine_profile) j["profile"]["engine"] = profile_json(*engine_profile);
+        if (analog_profile) j["profile"]["analog"] = profile_json(*analog_profile);
         write_file_atomic(a.out, j.dump(2) + "\n");
     }
 }
@@ -191,6 +238,8 @@ Command add_bench(CLI::App& app) {
     app.add_option("--chips", a->chips,
                    "Also time this many Monte Carlo chip instances side by side in one pass (needs --config)")
         ->check(CLI::PositiveNumber);
+    app.add_flag("--profile", a->profile,
+                 "Also time every node (separate passes) and print the time per op kind and the slowest nodes");
     add_analog_options(app, a->analog);
     app.add_option("--out", a->out, "Write the figures as JSON");
     return [a] { bench(*a); };
