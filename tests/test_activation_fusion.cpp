@@ -3,6 +3,7 @@
 // result equals the unfused op followed by the activation, on the CPU and (where present) the GPU.
 #include <random>
 
+#include "gpu_test_util.hpp"
 #include "graph_builder.hpp"
 #include "test_util.hpp"
 #include "xbarsim/backend.hpp"
@@ -85,7 +86,7 @@ TEST(ActivationFusion, CpuFusedEqualsUnfused) {
 }
 
 TEST(ActivationFusion, CudaFusedEqualsUnfusedAndCpu) {
-    if (cuda_status().devices.empty()) GTEST_SKIP() << "no CUDA device: " << cuda_status().note;
+    REQUIRE_GPU();
     auto gpu = make_backend("cuda");
     expect_fused_equals_unfused(*gpu);
     auto cpu = make_backend("cpu");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "gpu_test_util.hpp"
 #include "graph_builder.hpp"
 #include "test_util.hpp"
 #include "xbarsim/analog_plan.hpp"
@@ -19,11 +20,6 @@
 
 namespace xbarsim::test {
 namespace {
-
-bool have_gpu() { return !cuda_status().devices.empty(); }
-
-#define REQUIRE_GPU() \
-    if (!have_gpu()) GTEST_SKIP() << "no CUDA device: " << cuda_status().note
 
 // input [2, 24, 7, 7] -> Conv(16, 3x3, pad 1, groups 2; K = 108 per group) -> Relu -> Flatten ->
 // Linear(10; K = 784). With 40-row, 5-column arrays both layers span several row and column blocks.

@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "gpu_test_util.hpp"
 #include "test_util.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/cuda_info.hpp"
@@ -14,11 +15,6 @@
 
 namespace xbarsim::test {
 namespace {
-
-bool have_gpu() { return !cuda_status().devices.empty(); }
-
-#define REQUIRE_GPU() \
-    if (!have_gpu()) GTEST_SKIP() << "no CUDA device: " << cuda_status().note
 
 // A graph of a few nodes built by hand: runtime inputs, constants, nodes (shapes inferred).
 struct OpGraph {

@@ -1,6 +1,7 @@
 // Per-node timing (Backend::record_node_times) and its summary by op kind (node_profile.hpp):
 // grouping, analog layers apart, fused activations inside their producer, and the CPU and CUDA
 // backends filling one time per node.
+#include "gpu_test_util.hpp"
 #include "graph_builder.hpp"
 #include "test_util.hpp"
 #include "xbarsim/backend.hpp"
@@ -72,7 +73,7 @@ TEST(NodeProfile, CpuBackendTimesEveryNode) {
 }
 
 TEST(NodeProfile, CudaBackendTimesEveryNode) {
-    if (cuda_status().devices.empty()) GTEST_SKIP() << "no CUDA device: " << cuda_status().note;
+    REQUIRE_GPU();
     auto gpu = make_backend("cuda");
     expect_node_times(*gpu);
 }
