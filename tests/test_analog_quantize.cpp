@@ -3,8 +3,11 @@
 // error bounds of half a step, unit gain of the mappings, unbiased stochastic rounding.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <random>
+#include <vector>
 
 #include "xbarsim/analog/quantize.hpp"
 
@@ -184,6 +187,35 @@ TEST(AnalogQuantize, StochasticRoundingIsUnbiased) {
         double mean = 0;
         for (int j = 0; j < m; ++j) mean += adc(y, p, (static_cast<float>(j) + 0.5f) / m);
         EXPECT_NEAR(mean / m, y, 1.0 / m + 1e-6) << y;
+    }
+}
+
+}  // namespace
+}  // namespace xbarsim::analog
+
+namespace xbarsim::analog {
+namespace {
+
+// quantize_level_value (the DAC's and ADC's float path) gives bit for bit the float of the integer
+// level of quantize_level: random values over several ranges, every half-integer tie, both
+// zeros, the clamp edges, infinities and NaN.
+TEST(QuantizeLevelValue, BitIdenticalToTheIntegerLevel) {
+    std::vector<float> xs = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, 127.0f, -127.0f, 127.5f, -127.5f, 128.0f, 1e30f,
+                             -1e30f, 8388607.5f, 8388608.0f, std::numeric_limits<float>::infinity(),
+                             -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                             std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min()};
+    for (int k = -300; k <= 300; ++k) xs.push_back(static_cast<float>(k) + 0.5f);
+    std::mt19937 rng(5);
+    for (float scale : {1.0f, 130.0f, 300.0f, 1e6f}) {
+        std::uniform_real_distribution<float> d(-scale, scale);
+        for (int i = 0; i < 20000; ++i) xs.push_back(d(rng));
+    }
+    for (const auto& [kmin, kmax] : std::vector<std::pair<int32_t, int32_t>>{{-127, 127}, {0, 255}, {-7, 7}, {0, 1}}) {
+        for (float x : xs) {
+            const auto want = static_cast<float>(quantize_level(x, kmin, kmax));
+            const float got = quantize_level_value(x, static_cast<float>(kmin), static_cast<float>(kmax));
+            ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want)) << x << " in [" << kmin << ", " << kmax << "]";
+        }
     }
 }
 

@@ -56,6 +56,16 @@ XBARSIM_HD int32_t quantize_level(float x, int32_t kmin, int32_t kmax) {
     return static_cast<int32_t>(k);
 }
 
+// quantize_level's level as a float, without the integer conversions (which keep a compiler from
+// vectorizing the DAC and ADC loops): the same value for every input, NaN included (kmin), and
+// +0 for a level of zero, as the float of the integer level would be.
+XBARSIM_HD float quantize_level_value(float x, float kmin, float kmax) {
+    float k = round_even(x);
+    if (!(k >= kmin)) k = kmin;
+    if (k > kmax) k = kmax;
+    return hd::add(k, 0.0f);  // -0 + 0 = +0; every other value unchanged
+}
+
 // Stochastic rounding: floor(v + u) with u uniform in (0,1) rounds v up with probability frac(v),
 // so the expectation equals v (unbiased), then clamps.
 XBARSIM_HD int32_t quantize_index_stochastic(float x, float step, int32_t kmin, int32_t kmax, float u) {
@@ -132,8 +142,8 @@ XBARSIM_HD float offset_weight(float g, float g_min) {
 XBARSIM_HD float dac(float x, float range, int bits, bool is_signed) {
     const float v = clampf(hd::div(x, range), is_signed ? -1.0f : 0.0f, 1.0f);
     if (bits <= 0) return v;
-    const int32_t n = is_signed ? signed_max_level(bits) : unsigned_max_level(bits);
-    return hd::div(static_cast<float>(quantize_level(hd::mul(v, static_cast<float>(n)), is_signed ? -n : 0, n)), static_cast<float>(n));
+    const auto n = static_cast<float>(is_signed ? signed_max_level(bits) : unsigned_max_level(bits));
+    return hd::div(quantize_level_value(hd::mul(v, n), is_signed ? -n : 0.0f, n), n);
 }
 
 // The integer input code before normalization (for bit-serial input slicing).
@@ -165,17 +175,21 @@ struct AdcParams {
 // `u` (uniform in (0,1)) is used only for stochastic rounding.
 XBARSIM_HD float adc(float y, const AdcParams& p, float u = 0.5f) {
     if (p.bits <= 0) return y;
+    // Deterministic rounding takes the float level (quantize_level_value, the same value as the
+    // integer index's) so that the CPU's conversion loops vectorize.
     if (p.symmetric) {
         const int32_t n = signed_max_level(p.bits);
         const float step = hd::div(p.hi, static_cast<float>(n));
-        const int32_t k = p.stochastic ? quantize_index_stochastic(y, step, -n, n, u) : quantize_index(y, step, -n, n);
-        return hd::mul(static_cast<float>(k), step);
+        const float k = p.stochastic ? static_cast<float>(quantize_index_stochastic(y, step, -n, n, u))
+                                     : quantize_level_value(hd::div(y, step), static_cast<float>(-n), static_cast<float>(n));
+        return hd::mul(k, step);
     }
     const int32_t top = unsigned_max_level(p.bits);
     const float step = hd::div(hd::sub(p.hi, p.lo), static_cast<float>(top));
     const float shifted = hd::sub(y, p.lo);
-    const int32_t k = p.stochastic ? quantize_index_stochastic(shifted, step, 0, top, u) : quantize_index(shifted, step, 0, top);
-    return hd::fma(static_cast<float>(k), step, p.lo);
+    const float k = p.stochastic ? static_cast<float>(quantize_index_stochastic(shifted, step, 0, top, u))
+                                 : quantize_level_value(hd::div(shifted, step), 0.0f, static_cast<float>(top));
+    return hd::fma(k, step, p.lo);
 }
 
 }  // namespace xbarsim::analog
