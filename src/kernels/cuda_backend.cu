@@ -276,7 +276,7 @@ private:
 
     // How many chip instances fit side by side: their conductances in half of `free_bytes` (the
     // rest stays for activations, which grow with the chips too), at most 64. A plan the layers
-    // refuse (uncalibrated, an option not on the GPU) gets 1, and program() reports the error.
+    // refuse (uncalibrated) gets 1, and program() reports the error.
     void size_chips(size_t free_bytes) {
         try {
             make_analog_layers();
