@@ -8,7 +8,7 @@
 #   scripts/gpu-run.sh                       # the default steps (see the end of this file)
 #   scripts/gpu-run.sh cuda-tests bench20    # chosen steps
 #
-# Steps: cuda-tests tests memcheck racecheck pcm bench20 bench50 trials search. The tests find the
+# Steps: cuda-tests tests memcheck racecheck pcm isaac bench20 bench50 trials search. The tests find the
 # repository at the path they were built in (XBARSIM_SOURCE_DIR): build in the same path as the
 # checkout on the GPU machine (/work/main for the device tool).
 set -uo pipefail
@@ -56,6 +56,8 @@ run_step() {
         for cfg in bench-baseline bench-full; do
         step "bench-resnet50-$cfg" 240 "$X" bench --backend cuda --model "$BUILD/resnet50.onnx" --batch 128 --iters 10 \
             --config configs/$cfg.yaml --profile --out "$LOGS/bench-resnet50-$cfg.json"; done ;;
+    isaac) step isaac 300 "$X" run --backend cuda --model $R20 --data data/cifar10-test --config configs/isaac.yaml \
+        --images 500 --quiet --out "$LOGS/isaac-report.json" ;;  # the README's row: first 500 images
     trials) for per_pass in 1 0; do  # 25 chips one at a time, then as many side by side as fit
         step "trials-per-pass-$per_pass" 240 "$X" run --backend cuda --model $R20 --data data/cifar10-test \
             --config configs/pcm.yaml --trials 25 --chips-per-pass $per_pass --quiet \
