@@ -172,9 +172,13 @@ struct RngStream {
     XBARSIM_HD Philox4x32 bits4(uint64_t block, uint32_t sample = 0) const {
         return philox4x32_10(counter(block, sample), key());
     }
-    // The raw word of one element.
+    // The raw word of one element. The lane is picked by selects, not by indexing the words: an
+    // indexed lane keeps them in memory (GPU local memory; on the CPU it stops GCC vectorizing
+    // loops of draws over samples).
     XBARSIM_HD uint32_t bits(uint64_t element, uint32_t sample = 0) const {
-        return bits4(element >> 2, sample).v[element & 3u];
+        const Philox4x32 w = bits4(element >> 2, sample);
+        const auto lane = static_cast<uint32_t>(element & 3u);
+        return lane == 0 ? w.v[0] : lane == 1 ? w.v[1] : lane == 2 ? w.v[2] : w.v[3];
     }
 
     // Uniform in (0, 1), never 0 or 1.
