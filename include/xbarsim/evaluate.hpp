@@ -43,13 +43,13 @@ struct EvalResult {
 EvalResult evaluate(const Graph& graph, Backend& backend, Dataset& dataset, const PreprocessSpec& preprocess,
                     const EvalOptions& options);
 
+// How many chips evaluate_trials runs side by side per pass on `backend` with `options`.
+int64_t chips_per_pass(const Backend& backend, const EvalOptions& options);
+
 // Evaluates the chip instances `trials` (Monte Carlo trials, each what backend.program(trial)
 // then evaluate() gives), as many side by side per pass over the data as backend.max_chips()
 // allows (program_chips). One result per trial, in order; each result's `seconds` is its share of
 // the wall time of the pass it ran in.
-// How many chips evaluate_trials runs side by side per pass on `backend` with `options`.
-int64_t chips_per_pass(const Backend& backend, const EvalOptions& options);
-
 std::vector<EvalResult> evaluate_trials(const Graph& graph, Backend& backend, Dataset& dataset, const PreprocessSpec& preprocess,
                                         const EvalOptions& options, const std::vector<uint32_t>& trials);
 

@@ -87,24 +87,22 @@ __global__ void im2col_fast_kernel(const float* __restrict__ x, int32_t channels
 
 // One thread per element of cols; mirrors cpu_gemm.cpp's im2col (zeros outside the image).
 // 64-bit indices, for layers whose offsets exceed 2^31.
-template <class I>
-__global__ void im2col_kernel(const float* __restrict__ x, I channels, I c0, I cg, I b0, I nb, WindowGeometry geometry,
-                              float* __restrict__ cols, I row_stride, I sample_stride) {
-    const I out_w = static_cast<I>(geometry.out_w), kernel_w = static_cast<I>(geometry.kernel_w);
-    const I in_h = static_cast<I>(geometry.in_h), in_w = static_cast<I>(geometry.in_w);
-    const I ohw = static_cast<I>(geometry.out_h) * out_w, kk = static_cast<I>(geometry.kernel_h) * kernel_w;
-    const I total = cg * kk * nb * ohw;
-    for (I t = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); t < total;
-         t += static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x)) {
-        const I p = t % ohw;
-        const I b = (t / ohw) % nb;
-        const I r = t / (ohw * nb);
-        const I c = c0 + r / kk, kh = (r % kk) / kernel_w, kw = r % kernel_w;
-        const I oh = p / out_w, ow = p % out_w;
-        const I ih = oh * static_cast<I>(geometry.stride_h) - static_cast<I>(geometry.pad_top) + kh * static_cast<I>(geometry.dilation_h);
-        const I iw = ow * static_cast<I>(geometry.stride_w) - static_cast<I>(geometry.pad_left) + kw * static_cast<I>(geometry.dilation_w);
+__global__ void im2col_kernel(const float* __restrict__ x, int64_t channels, int64_t c0, int64_t cg, int64_t b0,
+                              int64_t nb, WindowGeometry g, float* __restrict__ cols, int64_t row_stride,
+                              int64_t sample_stride) {
+    const int64_t ohw = g.out_h * g.out_w, kk = g.kernel_h * g.kernel_w;
+    const int64_t total = cg * kk * nb * ohw;
+    for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < total;
+         t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t p = t % ohw;
+        const int64_t b = (t / ohw) % nb;
+        const int64_t r = t / (ohw * nb);
+        const int64_t c = c0 + r / kk, kh = (r % kk) / g.kernel_w, kw = r % g.kernel_w;
+        const int64_t oh = p / g.out_w, ow = p % g.out_w;
+        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+        const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
         float v = 0.0f;
-        if (ih >= 0 && ih < in_h && iw >= 0 && iw < in_w) v = x[(((b0 + b) * channels + c) * in_h + ih) * in_w + iw];
+        if (ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w) v = x[(((b0 + b) * channels + c) * g.in_h + ih) * g.in_w + iw];
         cols[r * row_stride + b * sample_stride + p] = v;
     }
 }
@@ -206,8 +204,7 @@ void im2col(const Context& ctx, const float* x, int64_t channels, int64_t c0, in
         im2col_fast_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(x, i32(channels), i32(c0), i32(b0), i32(total), dv, g,
                                                                          cols, i32(row_stride), i32(sample_stride));
     } else
-        im2col_kernel<int64_t><<<grid_for(total), kThreads, 0, ctx.stream>>>(x, channels, c0, cg, b0, nb, g, cols, row_stride,
-                                                                            sample_stride);
+        im2col_kernel<<<grid_for(total), kThreads, 0, ctx.stream>>>(x, channels, c0, cg, b0, nb, g, cols, row_stride, sample_stride);
     XBARSIM_CUDA_LAUNCH_CHECK();
 }
 

@@ -33,7 +33,18 @@ struct BenchArgs {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// Mean seconds of `iters` calls of `pass`.
+template <class F>
+double mean_seconds(int64_t iters, F&& pass) {
+    const auto t = Clock::now();
+    for (int64_t i = 0; i < iters; ++i) pass();
+    return std::chrono::duration<double>(Clock::now() - t).count() / static_cast<double>(iters);
+}
+
+// Mean seconds of `iters` forward passes on `input` (the caller has warmed the backend up).
+double seconds_per_pass(Backend& backend, const Tensor& input, int64_t iters) {
+    return mean_seconds(iters, [&] { backend.forward(input); });
+}
 
 // Where `iters` passes spend their time, per op kind and the slowest nodes (separate passes
 // from the timed ones: profiling waits for every pass).
@@ -46,7 +57,7 @@ PassProfile profile_passes(Backend& backend, const Graph& graph, const Tensor& i
                            const std::vector<size_t>& analog_nodes) {
     std::vector<double> seconds;
     backend.record_node_times(&seconds);
-    for (int64_t i = 0; i < iters; ++i) backend.forward(input);
+    seconds_per_pass(backend, input, iters);
     backend.record_node_times(nullptr);
     return {profile_by_op(graph, seconds, iters, analog_nodes), slowest_nodes(graph, seconds, iters, analog_nodes, 8)};
 }
@@ -67,13 +78,6 @@ nlohmann::json profile_json(const PassProfile& p) {
         kinds.push_back({{"kind", k.kind}, {"nodes", k.nodes}, {"seconds_per_pass", k.seconds_per_pass}, {"share", k.share}});
     for (const auto& n : p.slowest) slowest.push_back({{"node", n.name}, {"kind", n.kind}, {"seconds_per_pass", n.seconds_per_pass}});
     return {{"by_op", kinds}, {"slowest_nodes", slowest}};
-}
-
-// Mean seconds of `iters` forward passes on `input` (the caller has warmed the backend up).
-double seconds_per_pass(Backend& backend, const Tensor& input, int64_t iters) {
-    const auto t = Clock::now();
-    for (int64_t i = 0; i < iters; ++i) backend.forward(input);
-    return seconds_since(t) / static_cast<double>(iters);
 }
 
 void bench(const BenchArgs& a) {
@@ -168,10 +172,8 @@ void bench(const BenchArgs& a) {
     if (on_gpu) {
         gemm_s = cuda_time_gemms(gemms, a.iters);
     } else {
-        run_gemms();
-        const auto t = Clock::now();
-        for (int64_t i = 0; i < a.iters; ++i) run_gemms();
-        gemm_s = seconds_since(t) / static_cast<double>(a.iters);
+        run_gemms();  // warm-up
+        gemm_s = mean_seconds(a.iters, run_gemms);
     }
 
     double flops = 0;
