@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "cpu_ops.hpp"
+#include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog/mvm_math.hpp"
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/error.hpp"
@@ -17,6 +19,26 @@ void to_float(const double* in, float* out, int64_t count) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(in[i]);
 }
+
+// The unrolled input vectors [k x m] of one input slice as an explicit matrix: the driven values
+// (float, or float values held in double) and, for the array sums, the same in double and their
+// squares (each rounded to float first, as on every backend; null without read noise).
+template <class T>
+struct MatrixColumns {
+    const T* x = nullptr;
+    const double* x64 = nullptr;
+    const double* sq64 = nullptr;
+    int64_t m = 0;
+
+    void sums(const double* a, int64_t lda, int64_t n, int64_t r0, int64_t nr, bool squares, double* out) const {
+        cpu::dgemm(n, m, nr, a + r0, lda, (squares ? sq64 : x64) + r0 * m, m, out, m);
+    }
+    void column_sums(int64_t r0, int64_t nr, float* out) const {
+        std::fill(out, out + m, 0.0f);
+        for (int64_t j = r0; j < r0 + nr; ++j)
+            for (int64_t c = 0; c < m; ++c) out[c] += static_cast<float>(x[j * m + c]);
+    }
+};
 
 void validate(const MatrixMapping& m) {
     if (m.weight_bits < 0 || m.weight_bits > 24) throw Error("analog mapping: weight_bits must be 0..24");
@@ -261,6 +283,36 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
 
 void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
                                  const PartialSumObserver& observer, uint64_t first_column) const {
+    mvm_columns(xq, m, input, adc_spec, y, observer, first_column);
+}
+
+bool AnalogMatrix::takes_whole_inputs(const InputSpec& input) const {
+    return !(input.slice_bits > 0 && input.bits > 0) && !map_.per_cell_read_noise;
+}
+
+void AnalogMatrix::mvm_quantized(const double* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
+                                 const PartialSumObserver& observer, uint64_t first_column) const {
+    if (input.slice_bits > 0 && input.bits > 0)
+        throw Error("analog mvm: bit-serial inputs need the float DAC'd values (mvm_quantized with float inputs)");
+    mvm_columns(xq, m, input, adc_spec, y, observer, first_column);
+}
+
+void AnalogMatrix::mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc_spec, float* y,
+                            uint64_t first_column) const {
+    if (!takes_whole_inputs(input))
+        throw Error("analog mvm: bit-serial inputs and per-cell read noise need the unrolled input (mvm_quantized)");
+    if (cols.rows() != k_) throw Error("analog mvm: the convolution's columns do not match the matrix's rows");
+    mvm_columns(&cols, cols.cols(), input, adc_spec, y, nullptr, first_column);
+}
+
+template <class T>
+void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
+                               const PartialSumObserver& observer, uint64_t first_column) const {
+    // T = float or double: the unrolled input [k x m] (double: float values held exactly, so
+    // every use that rounds x to float gets the same bits); T = ConvColumns: the convolution's
+    // input read in place (inputs applied at once, lumped read noise only).
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, ConvColumns>);
+    constexpr bool conv = std::is_same_v<T, ConvColumns>;
     const int slices = this->slices();
     const auto S = static_cast<size_t>(slices);
     const bool per_column = !adc_spec.column_hi.empty();
@@ -311,10 +363,10 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     std::vector<double>& x64 = scratch_x64_;
     std::vector<double>& sq64 = scratch_sq64_;
     std::vector<double>& sum64 = scratch_sum64_;
-    x64.resize(static_cast<size_t>(k_ * m));
+    if constexpr (std::is_same_v<T, float>) x64.resize(static_cast<size_t>(k_ * m));
     sum64.resize(std::max(nm, static_cast<size_t>(cb_count * m)));
     if (read_noise) {
-        sq64.resize(static_cast<size_t>(k_ * m));
+        if constexpr (!conv) sq64.resize(static_cast<size_t>(k_ * m));
         scratch_var_.resize(nm);
     }
     std::vector<float>& pending = scratch_pending_;  // analog accumulation: [slice][row block][polarity][n x m]
@@ -325,22 +377,19 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     const auto count = static_cast<size_t>(n_ * k_);
 
     // Column sums of the driven input over a row block (the offset zero point's current).
-    auto column_sums = [&](const float* x, int64_t r0, int64_t nr) {
-        std::fill(colsum.begin(), colsum.end(), 0.0f);
-        for (int64_t j = r0; j < r0 + nr; ++j)
-            for (int64_t c = 0; c < m; ++c) colsum[static_cast<size_t>(c)] += x[j * m + c];
-    };
+    auto column_sums = [&](const auto& columns, int64_t r0, int64_t nr) { columns.column_sums(r0, nr, colsum.data()); };
 
     // The analog read of one array set: part = G . x over the row block, read noise, reference
     // column subtracted.
-    auto read = [&](size_t s, int p, int js, int64_t rb, const float* xin) {
+    auto read = [&](size_t s, int p, int js, int64_t rb, const auto& columns) {
         const int64_t r0 = rb * rows, nr = std::min(rows, k_ - r0);
         const double* g = g_[s].data() + static_cast<size_t>(p) * count;
         // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once,
         // summed in double and rounded to float once (see g_).
-        cpu::dgemm(n_, m, nr, g + r0, k_, x64.data() + r0 * m, m, sum64.data(), m);
+        columns.sums(g, k_, n_, r0, nr, false, sum64.data());
         to_float(sum64.data(), part.data(), static_cast<int64_t>(nm));
-        if (read_noise && map_.per_cell_read_noise) {
+        if constexpr (!conv) if (read_noise && map_.per_cell_read_noise) {
+            const auto* xin = columns.x;
             // Validation mode: every cell gets its own draw for every input vector; elements are the
             // cells (polarity, weight slice, input slice, output, input).
             const double* var = var_[s].data() + static_cast<size_t>(p) * count;
@@ -354,13 +403,14 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                         const auto v = static_cast<float>(var[o * k_ + j]);
                         if (v <= 0.0f) continue;
                         const float z = noise.normal(cell0 + static_cast<uint64_t>(o * k_ + j), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                        sum += static_cast<double>(std::sqrt(v) * z) * xin[j * m + c];
+                        sum += static_cast<double>(std::sqrt(v) * z) * static_cast<double>(xin[j * m + c]);
                     }
                     part[static_cast<size_t>(o * m + c)] += static_cast<float>(sum);
                 }
-        } else if (read_noise) {
+        }
+        if (read_noise && !map_.per_cell_read_noise) {
             const double* var = var_[s].data() + static_cast<size_t>(p) * count;
-            cpu::dgemm(n_, m, nr, var + r0, k_, sq64.data() + r0 * m, m, sum64.data(), m);
+            columns.sums(var, k_, n_, r0, nr, true, sum64.data());
             to_float(sum64.data(), scratch_var_.data(), static_cast<int64_t>(nm));
             const uint64_t e0 = output_element(rbase, p, static_cast<int>(s), js, rb, 0, slices, in_slices, rb_count, n_);
 #pragma omp parallel for schedule(static)
@@ -375,12 +425,12 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
             // Each array's reference column, read with the same inputs, is subtracted from its columns.
             auto& ref = scratch_ref_;
             ref.resize(static_cast<size_t>(cb_count * m));
-            cpu::dgemm(cb_count, m, nr, ref_g_[s].data() + r0, k_, x64.data() + r0 * m, m, sum64.data(), m);
+            columns.sums(ref_g_[s].data(), k_, cb_count, r0, nr, false, sum64.data());
             to_float(sum64.data(), ref.data(), cb_count * m);
             if (read_noise) {
                 auto& rv = scratch_ref_var_;
                 rv.resize(ref.size());
-                cpu::dgemm(cb_count, m, nr, ref_var_[s].data() + r0, k_, sq64.data() + r0 * m, m, sum64.data(), m);
+                columns.sums(ref_var_[s].data(), k_, cb_count, r0, nr, true, sum64.data());
                 to_float(sum64.data(), rv.data(), cb_count * m);
                 for (int64_t cb = 0; cb < cb_count; ++cb) {
                     const uint64_t e = reference_read_element(rbase, weight_read_elements(in_slices), s, static_cast<uint64_t>(in_slices),
@@ -447,30 +497,14 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
         }
     };
 
-    const int64_t total_in = k_ * m;
-    for (int js = 0; js < in_slices; ++js) {
-        const float* xin = xq;
-        float in_factor = 1.0f;
-        if (serial) {
-            scratch_slice_.resize(static_cast<size_t>(total_in));
-#pragma omp parallel for schedule(static)
-            for (int64_t i = 0; i < total_in; ++i) scratch_slice_[static_cast<size_t>(i)] = input_slice_value(xq[i], n_x, js, input.slice_bits);
-            xin = scratch_slice_.data();
-            in_factor = input_slice_factor(js, input.slice_bits, n_x);
-        }
-        // The driven inputs (and their squares, for the read-noise variance) in double for the
-        // array sums; the squares are rounded to float first, as on every backend.
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < total_in; ++i) {
-            x64[static_cast<size_t>(i)] = static_cast<double>(xin[i]);
-            if (read_noise) sq64[static_cast<size_t>(i)] = static_cast<double>(xin[i] * xin[i]);
-        }
+    // One input slice's reads of every array, digitized (or held, for analog accumulation).
+    auto slice_pass = [&](int js, float in_factor, const auto& columns) {
         for (size_t s = 0; s < S; ++s) {
             const float factor = in_factor * weight_slice_factor(rc, static_cast<int>(s));
             for (int64_t rb = 0; rb < rb_count; ++rb) {
-                if (base != 0.0f && !analog_sum) column_sums(xin, rb * rows, std::min(rows, k_ - rb * rows));
+                if (base != 0.0f && !analog_sum) column_sums(columns, rb * rows, std::min(rows, k_ - rb * rows));
                 for (int p = 0; p < P; ++p) {
-                    read(s, p, js, rb, xin);
+                    read(s, p, js, rb, columns);
                     if (!analog_sum) {
                         digitize(part.data(), s, p, js, rb, factor);
                         continue;
@@ -482,20 +516,65 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
                 }
             }
         }
+    };
+
+    // The whole (DAC'd) input, for the zero point's current after analog accumulation and the
+    // offset constant.
+    auto whole_input = [&]() -> decltype(auto) {
+        if constexpr (conv)
+            return *xq;
+        else
+            return MatrixColumns<T>{xq, nullptr, nullptr, m};
+    };
+    if constexpr (conv) {
+        slice_pass(0, 1.0f, *xq);
+    } else {
+        const int64_t total_in = k_ * m;
+        for (int js = 0; js < in_slices; ++js) {
+            const T* xin = xq;
+            float in_factor = 1.0f;
+            MatrixColumns<T> columns{xin, nullptr, nullptr, m};
+            if constexpr (std::is_same_v<T, float>) {
+                if (serial) {
+                    scratch_slice_.resize(static_cast<size_t>(total_in));
+#pragma omp parallel for schedule(static)
+                    for (int64_t i = 0; i < total_in; ++i) scratch_slice_[static_cast<size_t>(i)] = input_slice_value(xq[i], n_x, js, input.slice_bits);
+                    xin = scratch_slice_.data();
+                    in_factor = input_slice_factor(js, input.slice_bits, n_x);
+                }
+                // The driven inputs in double for the array sums.
+#pragma omp parallel for schedule(static)
+                for (int64_t i = 0; i < total_in; ++i) x64[static_cast<size_t>(i)] = static_cast<double>(xin[i]);
+                columns = {xin, x64.data(), nullptr, m};
+            } else {
+                columns.x64 = xin;
+            }
+            // The squares of the driven inputs, for the read-noise variance: rounded to float
+            // first, as on every backend.
+            if (read_noise) {
+#pragma omp parallel for schedule(static)
+                for (int64_t i = 0; i < total_in; ++i) {
+                    const auto v = static_cast<float>(xin[i]);
+                    sq64[static_cast<size_t>(i)] = static_cast<double>(v * v);
+                }
+                columns.sq64 = sq64.data();
+            }
+            slice_pass(js, in_factor, columns);
+        }
     }
     if (analog_sum) {
         // One conversion per array output after all input slices; the zero point's current is that
         // of the whole (DAC'd) input.
         for (size_t s = 0; s < S; ++s)
             for (int64_t rb = 0; rb < rb_count; ++rb) {
-                if (base != 0.0f) column_sums(xq, rb * rows, std::min(rows, k_ - rb * rows));
+                if (base != 0.0f) column_sums(whole_input(), rb * rows, std::min(rows, k_ - rb * rows));
                 for (int p = 0; p < P; ++p)
                     digitize(pending.data() + ((s * static_cast<size_t>(rb_count) + static_cast<size_t>(rb)) * static_cast<size_t>(P) + static_cast<size_t>(p)) * nm,
                              s, p, 0, rb, weight_slice_factor(rc, static_cast<int>(s)));
             }
     }
     if (constant != 0.0f) {
-        column_sums(xq, 0, k_);
+        column_sums(whole_input(), 0, k_);
         for (int64_t o = 0; o < n_; ++o)
             for (int64_t c = 0; c < m; ++c) acc[static_cast<size_t>(o * m + c)] += constant * colsum[static_cast<size_t>(c)];
     }

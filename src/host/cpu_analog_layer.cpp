@@ -1,5 +1,6 @@
 #include "cpu_analog_layer.hpp"
 
+#include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/error.hpp"
 
 namespace xbarsim::cpu {
@@ -33,6 +34,19 @@ void AnalogLayer::program(const analog::DeviceParams& device, uint64_t seed, uin
 void AnalogLayer::multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) {
     // cols come from the transformed (DAC'd) input; padding zeros are dac(0) = 0 as well.
     matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, group_adcs_[static_cast<size_t>(group)], out, nullptr, first_column);
+}
+
+// Inputs applied at once are summed straight from double columns or the input in place;
+// bit-serial inputs are sliced from the float values first, and per-cell read noise (a validation
+// mode) draws for every cell of the unrolled matrix.
+bool AnalogLayer::takes_double_columns() const { return matrices_.front().takes_whole_inputs(input_); }
+
+void AnalogLayer::multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column) {
+    matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, group_adcs_[static_cast<size_t>(group)], out, nullptr, first_column);
+}
+
+void AnalogLayer::multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column) {
+    matrices_[static_cast<size_t>(group)].mvm_conv(cols, input_, group_adcs_[static_cast<size_t>(group)], out, first_column);
 }
 
 }  // namespace xbarsim::cpu

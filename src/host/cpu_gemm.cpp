@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu_ops.hpp"
+#include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/shape_inference.hpp"
 
@@ -26,26 +28,36 @@ void dgemm(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const 
                 static_cast<blasint>(ldc));
 }
 
+void GroupProduct::multiply_double(int64_t, const double*, int64_t, float*, uint64_t) {
+    throw Error("internal: this layer takes no double columns (takes_double_columns() is false)");
+}
+
+void GroupProduct::multiply_conv(int64_t, const analog::ConvColumns&, float*, uint64_t) {
+    throw Error("internal: this layer takes no convolution columns (takes_double_columns() is false)");
+}
+
 namespace {
 
 // Unrolls input patches of samples [b0, b0+nb) and channels [c0, c0+cg) into cols[K × nb·OH·OW],
-// K ordered (c, kh, kw) to match the weight layout [N, C/g, kh, kw].
+// K ordered (c, kh, kw) to match the weight layout [N, C/g, kh, kw]. T = double: the float
+// inputs converted on the way (exactly), for the analog array sums.
+template <class T>
 void im2col(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g,
-            float* cols) {
+            T* cols) {
     const int64_t ohw = g.out_h * g.out_w, ncols = nb * ohw, kk = g.kernel_h * g.kernel_w;
     const int64_t rows = cg * kk;
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t c = c0 + r / kk, kh = (r % kk) / g.kernel_w, kw = r % g.kernel_w;
-        float* dst = cols + r * ncols;
+        T* dst = cols + r * ncols;
         for (int64_t b = 0; b < nb; ++b) {
             const float* src = x + ((b0 + b) * channels + c) * g.in_h * g.in_w;
-            float* d = dst + b * ohw;
+            T* d = dst + b * ohw;
             for (int64_t oh = 0; oh < g.out_h; ++oh) {
                 const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-                float* drow = d + oh * g.out_w;
+                T* drow = d + oh * g.out_w;
                 if (ih < 0 || ih >= g.in_h) {
-                    std::fill(drow, drow + g.out_w, 0.0f);
+                    std::fill(drow, drow + g.out_w, T{0});
                     continue;
                 }
                 const float* srow = src + ih * g.in_w;
@@ -53,13 +65,17 @@ void im2col(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0
                 const int64_t off = kw * g.dilation_w - g.pad_left;
                 const int64_t lo = std::clamp<int64_t>((-off + g.stride_w - 1) / g.stride_w, 0, g.out_w);
                 const int64_t hi = std::clamp<int64_t>((g.in_w - off + g.stride_w - 1) / g.stride_w, lo, g.out_w);
-                std::fill(drow, drow + lo, 0.0f);
+                std::fill(drow, drow + lo, T{0});
                 if (g.stride_w == 1) {
-                    std::memcpy(drow + lo, srow + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+                    if constexpr (std::is_same_v<T, float>) {
+                        std::memcpy(drow + lo, srow + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ++ow) drow[ow] = static_cast<T>(srow[ow + off]);
+                    }
                 } else {
-                    for (int64_t ow = lo; ow < hi; ++ow) drow[ow] = srow[ow * g.stride_w + off];
+                    for (int64_t ow = lo; ow < hi; ++ow) drow[ow] = static_cast<T>(srow[ow * g.stride_w + off]);
                 }
-                std::fill(drow + hi, drow + g.out_w, 0.0f);
+                std::fill(drow + hi, drow + g.out_w, T{0});
             }
         }
     }
@@ -77,25 +93,39 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     const auto g = window_geometry(attrs, x.dim(2), x.dim(3));
     const int64_t groups = attrs.group, cg = channels / groups, ng = n_out / groups;
     const int64_t k = cg * g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w;
-    const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>(k * ohw, 1), 1, batch);
-    float* cols = ws.get(0, static_cast<size_t>(k * chunk * ohw));
+    // Analog layers that sum in double read the input in place (ConvColumns) or get double
+    // columns (no observer watches them: calibration runs the digital network).
+    const bool doubles = hooks.product && hooks.product->takes_double_columns() && !hooks.observer;
+    const bool in_place = doubles && analog::ConvColumns::supported(g);
+    // In place, a chunk bounds the outputs held at once instead of the unrolled input.
+    const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>((in_place ? ng : k) * ohw, 1), 1, batch);
+    float* cols = doubles ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
+    double* cols64 = doubles && !in_place ? ws.get_double(0, static_cast<size_t>(k * chunk * ohw)) : nullptr;
     float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
     const float* transformed = hooks.product ? hooks.product->transform_input(x) : nullptr;
     const float* input = transformed ? transformed : x.ptr();
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         const int64_t nb = std::min(chunk, batch - b0);
         for (int64_t grp = 0; grp < groups; ++grp) {
-            im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
             // prod[ng × nb·OHW] = W_g[ng × k] · cols[k × nb·OHW]. With one sample per chunk its
             // layout is the output's, so the GEMM writes the output directly.
             float* dst0 = out.ptr() + (b0 * n_out + grp * ng) * ohw;
             float* target = nb == 1 ? dst0 : prod;
-            if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
-            if (hooks.product)
-                hooks.product->multiply(grp, cols, nb * ohw, target, (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw));
-            else
-                sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
-                      nb * ohw, log);
+            const uint64_t first_column = (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw);
+            if (in_place) {
+                hooks.product->multiply_conv(grp, analog::ConvColumns(input, channels, grp * cg, cg, b0, nb, g), target, first_column);
+            } else if (doubles) {
+                im2col(input, channels, grp * cg, cg, b0, nb, g, cols64);
+                hooks.product->multiply_double(grp, cols64, nb * ohw, target, first_column);
+            } else {
+                im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
+                if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
+                if (hooks.product)
+                    hooks.product->multiply(grp, cols, nb * ohw, target, first_column);
+                else
+                    sgemm(false, false, ng, nb * ohw, k, 1.0f, w.ptr() + grp * ng * k, k, cols, nb * ohw, 0.0f, target,
+                          nb * ohw, log);
+            }
 #pragma omp parallel for collapse(2) schedule(static)
             for (int64_t b = 0; b < nb; ++b)
                 for (int64_t o = 0; o < ng; ++o) {

@@ -6,6 +6,10 @@
 #include "xbarsim/backend.hpp"
 #include "xbarsim/graph.hpp"
 
+namespace xbarsim::analog {
+class ConvColumns;
+}
+
 namespace xbarsim::cpu {
 
 // Row-major C[M×N] = alpha·op(A)·op(B) + beta·C via OpenBLAS; appends to `log` when non-null.
@@ -24,9 +28,15 @@ public:
         if (buffers_[slot].size() < floats) buffers_[slot].resize(floats);
         return buffers_[slot].data();
     }
+    double* get_double(size_t slot, size_t doubles) {
+        if (doubles_.size() <= slot) doubles_.resize(slot + 1);
+        if (doubles_[slot].size() < doubles) doubles_[slot].resize(doubles);
+        return doubles_[slot].data();
+    }
 
 private:
     std::vector<std::vector<float>> buffers_;
+    std::vector<std::vector<double>> doubles_;
 };
 
 // What a matrix-product op applies to each output after adding the bias: a clamp to [lo, hi],
@@ -45,6 +55,13 @@ public:
     virtual ~GroupProduct() = default;
     // `first_column`: global index of column 0 (see AnalogMatrix::mvm_quantized).
     virtual void multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) = 0;
+    // True when multiply_double() is available for this layer: conv2d then unrolls the input
+    // straight into double columns (the precision of the analog array sums).
+    virtual bool takes_double_columns() const { return false; }
+    virtual void multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column);
+    // The same with a convolution's input read in place (no unrolled matrix at all), where
+    // takes_double_columns() and analog::ConvColumns::supported().
+    virtual void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column);
     // An element-wise transform of the op's input applied before im2col (the analog DAC), or
     // null for none. The result has the input's size and stays valid until the next call.
     virtual const float* transform_input(const Tensor& x) { (void)x; return nullptr; }

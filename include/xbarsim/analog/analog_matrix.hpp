@@ -86,6 +86,8 @@ XBARSIM_HD uint64_t output_element(uint64_t base, int p, int s, int js, int64_t 
            static_cast<uint64_t>(o);
 }
 
+class ConvColumns;
+
 class AnalogMatrix {
 public:
     // Maps W [n_out x k_in] (row-major) onto arrays with ideal devices (conductance = target).
@@ -115,6 +117,16 @@ public:
     // that read-noise draws belong to the input vector, not to its position in a batch.
     void mvm_quantized(const float* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
                        const PartialSumObserver& observer = nullptr, uint64_t first_column = 0) const;
+    // The same with the DAC'd inputs already in double, the precision of the array sums: a Conv's
+    // im2col writes them directly, saving a float copy and a conversion pass over the unrolled
+    // input. Inputs applied at once only (bit-serial inputs are sliced from the float values).
+    void mvm_quantized(const double* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
+                       const PartialSumObserver& observer = nullptr, uint64_t first_column = 0) const;
+    // The same for a convolution's input read in place (see conv_columns.hpp): m = cols.cols().
+    // Only where takes_whole_inputs(input).
+    void mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc, float* y, uint64_t first_column = 0) const;
+    // Inputs applied at once and lumped read noise: the double-input and convolution forms apply.
+    bool takes_whole_inputs(const InputSpec& input) const;
 
     int slices() const { return static_cast<int>(g_.size()); }
     int slice_bits() const { return slice_bits_; }
@@ -142,6 +154,10 @@ public:
     std::vector<float> quantized_weights() const;
 
 private:
+    // mvm_quantized for float or double inputs (T = double: inputs applied at once only).
+    template <class T>
+    void mvm_columns(const T* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
+                     const PartialSumObserver& observer, uint64_t first_column) const;
 
     MatrixMapping map_;
     int64_t n_ = 0, k_ = 0;

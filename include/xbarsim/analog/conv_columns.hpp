@@ -1,0 +1,54 @@
+#pragma once
+// The input vectors of an analog convolution, read in place (CPU only). An analog Conv's array
+// sums are double GEMMs over the unrolled input (im2col): on the CPU, writing and reading that
+// K x M matrix costs as much as the sums themselves. ConvColumns keeps the DAC'd input once,
+// zero-padded and in double, and computes the same sums with a direct-convolution kernel
+// (AVX2/FMA, chosen at run time). The products of float-valued doubles are exact, so each sum is
+// the double sum of the same terms taken in row order; it can differ from a BLAS GEMM's (which
+// adds in its own order) only in the last bit, before the rounding to float.
+#include <stdint.h>
+
+#include <vector>
+
+#include "xbarsim/shape_inference.hpp"
+
+namespace xbarsim::analog {
+
+class ConvColumns {
+public:
+    // True when this CPU and geometry can use it: unit horizontal stride (the kernel loads
+    // neighbouring outputs' inputs as one vector), AVX2 and FMA present, and not disabled with
+    // XBARSIM_DIRECT_CONV=0 (to compare against the im2col path).
+    static bool supported(const WindowGeometry& g);
+
+    // Columns of samples [b0, b0 + nb) and channels [c0, c0 + cg) of x [batch, channels, H, W]
+    // (values already through the DAC), in im2col's order: row j = (c, kh, kw), column =
+    // (sample, output row, output column).
+    ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g);
+
+    // How many have been made in this process: tests use it to check which path a layer took.
+    static uint64_t made();
+
+    int64_t rows() const { return static_cast<int64_t>(taps_.size()); }
+    int64_t cols() const { return nb_ * g_.out_h * g_.out_w; }
+
+    // out [n x cols()] = a[:, r0 : r0 + nr] . X[r0 : r0 + nr, :] in double (a: n rows, row stride
+    // lda, float values held in double). squares: X∘X instead, each x squared in float first (the
+    // read-noise variance sums).
+    void sums(const double* a, int64_t lda, int64_t n, int64_t r0, int64_t nr, bool squares, double* out) const;
+
+    // out[c] = sum over rows j in [r0, r0 + nr), in row order, of x[j][c], in float (the offset
+    // zero point's current; the same arithmetic as over the unrolled matrix).
+    void column_sums(int64_t r0, int64_t nr, float* out) const;
+
+private:
+    void pad_squares() const;
+
+    WindowGeometry g_;
+    int64_t nb_ = 0, cg_ = 0, hp_ = 0, wp_ = 0;  // padded image height and width
+    std::vector<int64_t> taps_;    // per row j: offset of its input in a sample's padded image
+    std::vector<double> padded_;   // [nb][cg][hp][wp] and a zero tail the last vector may read
+    mutable std::vector<double> squares_;  // the same of float(x)^2, made on first use
+};
+
+}  // namespace xbarsim::analog

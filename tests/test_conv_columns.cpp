@@ -1,0 +1,199 @@
+// The CPU's in-place analog convolution (ConvColumns): its double sums against a naive sum over the
+// unrolled input taken in the same row order (bit for bit: the products of float values are exact
+// in double, so the fused multiply-adds round like separate adds), its float column sums, and
+// whole analog layers against the im2col + BLAS path in every analog configuration.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "analog_cases.hpp"
+#include "xbarsim/analog/conv_columns.hpp"
+#include "xbarsim/analog_plan.hpp"
+#include "xbarsim/backend.hpp"
+
+namespace xbarsim::test {
+namespace {
+
+using namespace analog_net;
+
+using analog::ConvColumns;
+
+// im2col of x [batch, channels, H, W] for samples [b0, b0+nb), channels [c0, c0+cg): the
+// reference unrolling, one element at a time.
+std::vector<float> unroll(const std::vector<float>& x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
+                          const WindowGeometry& g) {
+    const int64_t kk = g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w, m = nb * ohw;
+    std::vector<float> cols(static_cast<size_t>(cg * kk * m));
+    for (int64_t j = 0; j < cg * kk; ++j) {
+        const int64_t c = c0 + j / kk, kh = (j % kk) / g.kernel_w, kw = j % g.kernel_w;
+        for (int64_t b = 0; b < nb; ++b)
+            for (int64_t oy = 0; oy < g.out_h; ++oy)
+                for (int64_t ox = 0; ox < g.out_w; ++ox) {
+                    const int64_t iy = oy * g.stride_h - g.pad_top + kh * g.dilation_h;
+                    const int64_t ix = ox * g.stride_w - g.pad_left + kw * g.dilation_w;
+                    const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+                    cols[static_cast<size_t>(j * m + b * ohw + oy * g.out_w + ox)] =
+                        inside ? x[static_cast<size_t>((((b0 + b) * channels + c) * g.in_h + iy) * g.in_w + ix)] : 0.0f;
+                }
+    }
+    return cols;
+}
+
+WindowGeometry geometry(int64_t in_h, int64_t in_w, int64_t kh, int64_t kw, int64_t stride_h, int64_t dilation,
+                        std::array<int64_t, 4> pads) {
+    WindowGeometry g;
+    g.in_h = in_h;
+    g.in_w = in_w;
+    g.kernel_h = kh;
+    g.kernel_w = kw;
+    g.stride_h = stride_h;
+    g.dilation_h = g.dilation_w = dilation;
+    g.pad_top = pads[0];
+    g.pad_left = pads[1];
+    g.pad_bottom = pads[2];
+    g.pad_right = pads[3];
+    g.out_h = (in_h + pads[0] + pads[2] - dilation * (kh - 1) - 1) / stride_h + 1;
+    g.out_w = in_w + pads[1] + pads[3] - dilation * (kw - 1);
+    return g;
+}
+
+struct ConvShape {
+    const char* name;
+    int64_t channels, c0, cg, batch, b0, nb;
+    WindowGeometry g;
+};
+
+std::vector<ConvShape> shapes() {
+    return {
+        {"3x3Pad1Width7", 5, 0, 5, 2, 0, 2, geometry(7, 7, 3, 3, 1, 1, {1, 1, 1, 1})},
+        {"3x3Width32", 3, 0, 3, 1, 0, 1, geometry(32, 32, 3, 3, 1, 1, {1, 1, 1, 1})},
+        {"1x1", 6, 0, 6, 3, 1, 2, geometry(5, 9, 1, 1, 1, 1, {0, 0, 0, 0})},
+        {"5x5AsymmetricPadsStride2Rows", 4, 1, 2, 2, 0, 2, geometry(9, 13, 5, 5, 2, 1, {2, 1, 0, 3})},
+        {"3x1Dilation2GroupSlice", 6, 3, 3, 3, 2, 1, geometry(10, 11, 3, 1, 1, 2, {2, 0, 2, 0})},
+        {"NoPaddingWidth17", 2, 0, 2, 2, 0, 2, geometry(6, 19, 3, 3, 1, 1, {0, 0, 0, 0})},
+    };
+}
+
+// Float-valued doubles with many mantissa bits, like DAC outputs times conductances.
+std::vector<float> random_floats(size_t count, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> v(count);
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+TEST(ConvColumns, SumsEqualTheUnrolledSumInRowOrderBitForBit) {
+    for (const auto& s : shapes()) {
+        SCOPED_TRACE(s.name);
+        if (!ConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU: the im2col path is used instead";
+        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), 3);
+        const ConvColumns cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const auto ref = unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const int64_t k = cols.rows(), m = cols.cols();
+        ASSERT_EQ(k, s.cg * s.g.kernel_h * s.g.kernel_w);
+        ASSERT_EQ(m, s.nb * s.g.out_h * s.g.out_w);
+        // 1..13 output rows cover every remainder of the kernel's 6-row tiles; a row range that
+        // starts inside a channel and stops short of the end covers the row blocks of an array.
+        for (int64_t n : {1, 5, 6, 13}) {
+            const auto af = random_floats(static_cast<size_t>(n * k), 11 + static_cast<uint32_t>(n));
+            const std::vector<double> a(af.begin(), af.end());
+            for (auto [r0, nr] : {std::pair<int64_t, int64_t>{0, k}, {std::min<int64_t>(2, k - 1), std::max<int64_t>(k - 3, 1)}}) {
+                for (bool squares : {false, true}) {
+                    SCOPED_TRACE("n " + std::to_string(n) + " rows " + std::to_string(r0) + "+" + std::to_string(nr) + (squares ? " squares" : ""));
+                    std::vector<double> got(static_cast<size_t>(n * m), -7.0);
+                    cols.sums(a.data(), k, n, r0, nr, squares, got.data());
+                    int64_t wrong = 0;
+                    for (int64_t o = 0; o < n; ++o)
+                        for (int64_t c = 0; c < m; ++c) {
+                            double want = 0.0;
+                            for (int64_t j = r0; j < r0 + nr; ++j) {
+                                float v = ref[static_cast<size_t>(j * m + c)];
+                                if (squares) v = v * v;
+                                want += a[static_cast<size_t>(o * k + j)] * static_cast<double>(v);
+                            }
+                            wrong += got[static_cast<size_t>(o * m + c)] != want;
+                        }
+                    EXPECT_EQ(wrong, 0);
+                }
+            }
+        }
+    }
+}
+
+TEST(ConvColumns, ColumnSumsEqualTheUnrolledFloatSums) {
+    for (const auto& s : shapes()) {
+        SCOPED_TRACE(s.name);
+        if (!ConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), 5);
+        const ConvColumns cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const auto ref = unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const int64_t k = cols.rows(), m = cols.cols(), r0 = k / 3, nr = k - k / 3;
+        std::vector<float> got(static_cast<size_t>(m), -7.0f);
+        cols.column_sums(r0, nr, got.data());
+        for (int64_t c = 0; c < m; ++c) {
+            float want = 0.0f;
+            for (int64_t j = r0; j < r0 + nr; ++j) want += ref[static_cast<size_t>(j * m + c)];
+            ASSERT_EQ(got[static_cast<size_t>(c)], want) << "column " << c;
+        }
+    }
+}
+
+TEST(ConvColumns, RefusesStridedRowsAndCanBeSwitchedOff) {
+    auto g = geometry(8, 8, 3, 3, 1, 1, {1, 1, 1, 1});
+    const bool cpu_can = ConvColumns::supported(g);
+    g.stride_w = 2;
+    EXPECT_FALSE(ConvColumns::supported(g));
+    g.stride_w = 1;
+    ::setenv("XBARSIM_DIRECT_CONV", "0", 1);
+    EXPECT_FALSE(ConvColumns::supported(g));
+    ::unsetenv("XBARSIM_DIRECT_CONV");
+    EXPECT_EQ(ConvColumns::supported(g), cpu_can);
+}
+
+// Runs the small network's Conv on the CPU with the in-place convolution, then with it switched
+// off (im2col + BLAS): the same draws and the same sums up to the order of the additions.
+class ConvColumnsNetwork : public ::testing::TestWithParam<AnalogCase> {};
+
+TEST_P(ConvColumnsNetwork, MatchesTheIm2colPath) {
+    const Graph g = small_network();
+    const Config config = config_from_yaml(GetParam().yaml);
+    AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
+    ASSERT_FALSE(plan.needs_calibration());
+    const Tensor x = random_input(2, 3);
+    const int conv_out = g.nodes[0].output;
+    auto run = [&](bool in_place) {
+        if (!in_place) ::setenv("XBARSIM_DIRECT_CONV", "0", 1);
+        auto cpu = make_backend("cpu");
+        cpu->load(g, &plan);
+        cpu->program(2);
+        std::vector<Tensor> out;
+        for (int pass = 0; pass < 2; ++pass) out.push_back(cpu->forward(std::vector<Tensor>{x}, {conv_out}).at(0));
+        ::unsetenv("XBARSIM_DIRECT_CONV");
+        return out;
+    };
+    const uint64_t before = ConvColumns::made();
+    const auto im2col = run(false);
+    ASSERT_EQ(ConvColumns::made(), before) << "switched off, yet used";
+    const auto direct = run(true);
+    // Bit-serial inputs and per-cell read noise need the unrolled input; the rest read in place.
+    const bool whole = GetParam().yaml.find("slice_bits") == std::string::npos && GetParam().yaml.find("per_cell") == std::string::npos;
+    if (ConvColumns::supported(geometry(7, 7, 3, 3, 1, 1, {1, 1, 1, 1}))) {
+        EXPECT_EQ(ConvColumns::made() > before, whole);
+    }
+    for (size_t pass = 0; pass < im2col.size(); ++pass) {
+        SCOPED_TRACE("pass " + std::to_string(pass));
+        // A sum can differ from BLAS's only in its last bit, which changes the float it rounds to
+        // (and then an ADC decision) only for a sum within ~1e-16 of a rounding point.
+        const auto [fraction, worst] = disagreement(direct[pass], im2col[pass], GetParam().exact ? 2e-6 : 1e-4);
+        EXPECT_LE(fraction, GetParam().exact ? 0.0 : 0.01) << "worst " << worst << first_differences(direct[pass], im2col[pass]);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryConfiguration, ConvColumnsNetwork, ::testing::ValuesIn(analog_cases()),
+                         [](const ::testing::TestParamInfo<AnalogCase>& p) { return p.param.name; });
+
+}  // namespace
+}  // namespace xbarsim::test
