@@ -286,9 +286,7 @@ void AnalogMatrix::mvm_quantized(const float* xq, int64_t m, const InputSpec& in
     mvm_columns(xq, m, input, adc_spec, y, observer, first_column);
 }
 
-bool AnalogMatrix::takes_whole_inputs(const InputSpec& input) const {
-    return !(input.slice_bits > 0 && input.bits > 0) && !map_.per_cell_read_noise;
-}
+bool AnalogMatrix::takes_conv_columns() const { return !map_.per_cell_read_noise; }
 
 void AnalogMatrix::mvm_quantized(const double* xq, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,
                                  const PartialSumObserver& observer, uint64_t first_column) const {
@@ -299,8 +297,7 @@ void AnalogMatrix::mvm_quantized(const double* xq, int64_t m, const InputSpec& i
 
 void AnalogMatrix::mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc_spec, float* y,
                             uint64_t first_column) const {
-    if (!takes_whole_inputs(input))
-        throw Error("analog mvm: bit-serial inputs and per-cell read noise need the unrolled input (mvm_quantized)");
+    if (!takes_conv_columns()) throw Error("analog mvm: per-cell read noise needs the unrolled input (mvm_quantized)");
     if (cols.rows() != k_) throw Error("analog mvm: the convolution's columns do not match the matrix's rows");
     mvm_columns(&cols, cols.cols(), input, adc_spec, y, nullptr, first_column);
 }
@@ -527,7 +524,15 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
             return MatrixColumns<T>{xq, nullptr, nullptr, m};
     };
     if constexpr (conv) {
-        slice_pass(0, 1.0f, *xq);
+        if (!serial) {
+            slice_pass(0, 1.0f, *xq);
+        } else {
+            ConvColumns sliced;
+            for (int js = 0; js < in_slices; ++js) {
+                sliced.assign_mapped(*xq, [&](float v) { return input_slice_value(v, n_x, js, input.slice_bits); });
+                slice_pass(js, input_slice_factor(js, input.slice_bits, n_x), sliced);
+            }
+        }
     } else {
         const int64_t total_in = k_ * m;
         for (int js = 0; js < in_slices; ++js) {

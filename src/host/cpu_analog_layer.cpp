@@ -36,10 +36,12 @@ void AnalogLayer::multiply(int64_t group, const float* cols, int64_t m, float* o
     matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, group_adcs_[static_cast<size_t>(group)], out, nullptr, first_column);
 }
 
-// Inputs applied at once are summed straight from double columns or the input in place;
-// bit-serial inputs are sliced from the float values first, and per-cell read noise (a validation
-// mode) draws for every cell of the unrolled matrix.
-bool AnalogLayer::takes_double_columns() const { return matrices_.front().takes_whole_inputs(input_); }
+// Inputs applied at once are summed straight from double columns; bit-serial inputs are sliced
+// from the float values first.
+bool AnalogLayer::takes_double_columns() const { return !(input_.slice_bits > 0 && input_.bits > 0); }
+
+// Per-cell read noise (a validation mode) draws for every cell of the unrolled matrix.
+bool AnalogLayer::takes_conv_columns() const { return matrices_.front().takes_conv_columns(); }
 
 void AnalogLayer::multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column) {
     matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, group_adcs_[static_cast<size_t>(group)], out, nullptr, first_column);

@@ -17,6 +17,7 @@ public:
     void multiply(int64_t group, const float* cols, int64_t m, float* out, uint64_t first_column) override;
     bool takes_double_columns() const override;
     void multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column) override;
+    bool takes_conv_columns() const override;
     void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column) override;
     const float* transform_input(const Tensor& x) override;  // the DAC
 

@@ -33,7 +33,7 @@ void GroupProduct::multiply_double(int64_t, const double*, int64_t, float*, uint
 }
 
 void GroupProduct::multiply_conv(int64_t, const analog::ConvColumns&, float*, uint64_t) {
-    throw Error("internal: this layer takes no convolution columns (takes_double_columns() is false)");
+    throw Error("internal: this layer takes no convolution columns (takes_conv_columns() is false)");
 }
 
 namespace {
@@ -95,12 +95,13 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     const int64_t k = cg * g.kernel_h * g.kernel_w, ohw = g.out_h * g.out_w;
     // Analog layers that sum in double read the input in place (ConvColumns) or get double
     // columns (no observer watches them: calibration runs the digital network).
-    const bool doubles = hooks.product && hooks.product->takes_double_columns() && !hooks.observer;
-    const bool in_place = doubles && analog::ConvColumns::supported(g);
+    const bool analog_layer = hooks.product && !hooks.observer;
+    const bool in_place = analog_layer && hooks.product->takes_conv_columns() && analog::ConvColumns::supported(g);
+    const bool doubles = analog_layer && !in_place && hooks.product->takes_double_columns();
     // In place, a chunk bounds the outputs held at once instead of the unrolled input.
     const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>((in_place ? ng : k) * ohw, 1), 1, batch);
-    float* cols = doubles ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
-    double* cols64 = doubles && !in_place ? ws.get_double(0, static_cast<size_t>(k * chunk * ohw)) : nullptr;
+    float* cols = doubles || in_place ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
+    double* cols64 = doubles ? ws.get_double(0, static_cast<size_t>(k * chunk * ohw)) : nullptr;
     float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
     const float* transformed = hooks.product ? hooks.product->transform_input(x) : nullptr;
     const float* input = transformed ? transformed : x.ptr();

@@ -60,7 +60,8 @@ public:
     virtual bool takes_double_columns() const { return false; }
     virtual void multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column);
     // The same with a convolution's input read in place (no unrolled matrix at all), where
-    // takes_double_columns() and analog::ConvColumns::supported().
+    // takes_conv_columns() and analog::ConvColumns::supported().
+    virtual bool takes_conv_columns() const { return false; }
     virtual void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column);
     // An element-wise transform of the op's input applied before im2col (the analog DAC), or
     // null for none. The result has the input's size and stays valid until the next call.

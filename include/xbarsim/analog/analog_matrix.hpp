@@ -123,10 +123,9 @@ public:
     void mvm_quantized(const double* xq, int64_t m, const InputSpec& input, const AdcSpec& adc, float* y,
                        const PartialSumObserver& observer = nullptr, uint64_t first_column = 0) const;
     // The same for a convolution's input read in place (see conv_columns.hpp): m = cols.cols().
-    // Only where takes_whole_inputs(input).
+    // Only where takes_conv_columns(): read noise lumped per output, not drawn per cell.
     void mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc, float* y, uint64_t first_column = 0) const;
-    // Inputs applied at once and lumped read noise: the double-input and convolution forms apply.
-    bool takes_whole_inputs(const InputSpec& input) const;
+    bool takes_conv_columns() const;
 
     int slices() const { return static_cast<int>(g_.size()); }
     int slice_bits() const { return slice_bits_; }

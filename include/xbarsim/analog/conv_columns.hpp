@@ -26,6 +26,26 @@ public:
     // (sample, output row, output column).
     ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g);
 
+    ConvColumns() = default;  // empty, for assign_mapped()
+
+    // These columns become `from`'s with every input value v replaced by f(v) (padding: f(0),
+    // which must be 0): the input slices of bit-serial inputs.
+    template <class F>
+    void assign_mapped(const ConvColumns& from, F f) {
+        g_ = from.g_;
+        nb_ = from.nb_;
+        cg_ = from.cg_;
+        hp_ = from.hp_;
+        wp_ = from.wp_;
+        taps_ = from.taps_;
+        padded_.resize(from.padded_.size());
+        squares_.clear();
+        const auto count = static_cast<int64_t>(padded_.size());
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < count; ++i)
+            padded_[static_cast<size_t>(i)] = static_cast<double>(f(static_cast<float>(from.padded_[static_cast<size_t>(i)])));
+    }
+
     // How many have been made in this process: tests use it to check which path a layer took.
     static uint64_t made();
 
