@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "cpu_ops.hpp"
+#include "xbarsim/analog/cpu_read_noise.hpp"
 #include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog/mvm_math.hpp"
 #include "xbarsim/analog/recombine.hpp"
@@ -362,10 +363,8 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
     std::vector<double>& sum64 = scratch_sum64_;
     if constexpr (std::is_same_v<T, float>) x64.resize(static_cast<size_t>(k_ * m));
     sum64.resize(std::max(nm, static_cast<size_t>(cb_count * m)));
-    if (read_noise) {
-        if constexpr (!conv) sq64.resize(static_cast<size_t>(k_ * m));
-        scratch_var_.resize(nm);
-    }
+    if constexpr (!conv)
+        if (read_noise) sq64.resize(static_cast<size_t>(k_ * m));
     std::vector<float>& pending = scratch_pending_;  // analog accumulation: [slice][row block][polarity][n x m]
     if (analog_sum) pending.assign(S * static_cast<size_t>(rb_count * P) * nm, 0.0f);
     const RngStream noise{ids_.seed, ids_.trial, ids_.layer, RngRole::ReadNoise};
@@ -408,15 +407,8 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
         if (read_noise && !map_.per_cell_read_noise) {
             const double* var = var_[s].data() + static_cast<size_t>(p) * count;
             columns.sums(var, k_, n_, r0, nr, true, sum64.data());
-            to_float(sum64.data(), scratch_var_.data(), static_cast<int64_t>(nm));
             const uint64_t e0 = output_element(rbase, p, static_cast<int>(s), js, rb, 0, slices, in_slices, rb_count, n_);
-#pragma omp parallel for schedule(static)
-            for (int64_t o = 0; o < n_; ++o)
-                for (int64_t c = 0; c < m; ++c) {
-                    const auto i = static_cast<size_t>(o * m + c);
-                    const float z = noise.normal(e0 + static_cast<uint64_t>(o), static_cast<uint32_t>(first_column + static_cast<uint64_t>(c)));
-                    part[i] = add_lumped_read_noise(part[i], scratch_var_[i], z);
-                }
+            add_lumped_read_noise_rows(noise, e0, first_column, n_, m, sum64.data(), part.data());
         }
         if (!ref_g_.empty()) {
             // Each array's reference column, read with the same inputs, is subtracted from its columns.

@@ -178,7 +178,7 @@ private:
     DeviceParams device_;                      // the device of the current programming
     NoiseIds ids_;
     // Scratch of mvm(), kept between calls to avoid reallocating per batch (mvm is not reentrant).
-    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_var_, scratch_slice_, scratch_ref_,
+    mutable std::vector<float> scratch_part_, scratch_colsum_, scratch_slice_, scratch_ref_,
         scratch_ref_var_, scratch_pending_, scratch_adc_;
     mutable std::vector<double> scratch_acc_, scratch_x64_, scratch_sq64_, scratch_sum64_;
 };
