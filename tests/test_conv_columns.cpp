@@ -85,13 +85,24 @@ std::vector<float> random_floats(size_t count, uint32_t seed) {
     return v;
 }
 
+// A shape's random input, read in place and unrolled by the reference.
+struct ConvCase {
+    std::vector<float> x;
+    ConvColumns cols;
+    std::vector<float> ref;
+    ConvCase(const ConvShape& s, uint32_t seed)
+        : x(random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), seed)),
+          cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g),
+          ref(unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g)) {}
+};
+
 TEST(ConvColumns, SumsEqualTheUnrolledSumInRowOrderBitForBit) {
     for (const auto& s : shapes()) {
         SCOPED_TRACE(s.name);
         if (!ConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU: the im2col path is used instead";
-        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), 3);
-        const ConvColumns cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
-        const auto ref = unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const ConvCase input(s, 3);
+        const auto& cols = input.cols;
+        const auto& ref = input.ref;
         const int64_t k = cols.rows(), m = cols.cols();
         ASSERT_EQ(k, s.cg * s.g.kernel_h * s.g.kernel_w);
         ASSERT_EQ(m, s.nb * s.g.out_h * s.g.out_w);
@@ -127,9 +138,9 @@ TEST(ConvColumns, ColumnSumsEqualTheUnrolledFloatSums) {
     for (const auto& s : shapes()) {
         SCOPED_TRACE(s.name);
         if (!ConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
-        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), 5);
-        const ConvColumns cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
-        const auto ref = unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const ConvCase input(s, 5);
+        const auto& cols = input.cols;
+        const auto& ref = input.ref;
         const int64_t k = cols.rows(), m = cols.cols(), r0 = k / 3, nr = k - k / 3;
         std::vector<float> got(static_cast<size_t>(m), -7.0f);
         cols.column_sums(r0, nr, got.data());

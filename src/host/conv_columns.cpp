@@ -30,6 +30,9 @@ bool direct_conv_disabled() {
 }
 
 #if XBARSIM_DIRECT_CONV_KERNEL
+// Applies M(t, low accumulator, high accumulator) to the kernel's six output channels.
+#define XBARSIM_CONV_TILE_ROWS(M) M(0, l0, h0) M(1, l1, h1) M(2, l2, h2) M(3, l3, h3) M(4, l4, h4) M(5, l5, h5)
+
 // out[t][0..8) = sum over rows kk of a[t][kk] * src[taps[kk] + 0..8), for t < OT, in row order.
 // The products of float values are exact in double, so the fused multiply-add rounds exactly like
 // a separate add. Accumulators are named variables: GCC keeps an array of them in memory.
@@ -42,31 +45,22 @@ __attribute__((target("avx2,fma"))) void conv_tile(const double* a, int64_t lda,
         const double* s = src + taps[kk];
         const __m256d v0 = _mm256_loadu_pd(s), v1 = _mm256_loadu_pd(s + 4);
         const double* ak = a + kk;
-#define XBARSIM_CONV_STEP(t, lo, hi)                                  \
-    if constexpr (OT > t) {                                           \
-        const __m256d w = _mm256_broadcast_sd(ak + t * lda);          \
-        lo = _mm256_fmadd_pd(w, v0, lo);                              \
-        hi = _mm256_fmadd_pd(w, v1, hi);                              \
+        // Each output channel t < OT of the tile: its weight times both input vectors.
+#define XBARSIM_CONV_STEP(t, lo, hi)                          \
+    if constexpr (OT > t) {                                   \
+        const __m256d w = _mm256_broadcast_sd(ak + t * lda);  \
+        lo = _mm256_fmadd_pd(w, v0, lo);                      \
+        hi = _mm256_fmadd_pd(w, v1, hi);                      \
     }
-        XBARSIM_CONV_STEP(0, l0, h0)
-        XBARSIM_CONV_STEP(1, l1, h1)
-        XBARSIM_CONV_STEP(2, l2, h2)
-        XBARSIM_CONV_STEP(3, l3, h3)
-        XBARSIM_CONV_STEP(4, l4, h4)
-        XBARSIM_CONV_STEP(5, l5, h5)
+        XBARSIM_CONV_TILE_ROWS(XBARSIM_CONV_STEP)
 #undef XBARSIM_CONV_STEP
     }
-#define XBARSIM_CONV_STORE(t, lo, hi)                  \
-    if constexpr (OT > t) {                            \
-        _mm256_storeu_pd(out + t * ldo, lo);           \
-        _mm256_storeu_pd(out + t * ldo + 4, hi);       \
+#define XBARSIM_CONV_STORE(t, lo, hi)            \
+    if constexpr (OT > t) {                      \
+        _mm256_storeu_pd(out + t * ldo, lo);     \
+        _mm256_storeu_pd(out + t * ldo + 4, hi); \
     }
-    XBARSIM_CONV_STORE(0, l0, h0)
-    XBARSIM_CONV_STORE(1, l1, h1)
-    XBARSIM_CONV_STORE(2, l2, h2)
-    XBARSIM_CONV_STORE(3, l3, h3)
-    XBARSIM_CONV_STORE(4, l4, h4)
-    XBARSIM_CONV_STORE(5, l5, h5)
+    XBARSIM_CONV_TILE_ROWS(XBARSIM_CONV_STORE)
 #undef XBARSIM_CONV_STORE
 }
 
