@@ -203,6 +203,46 @@ TEST_P(ConvColumnsNetwork, MatchesTheIm2colPath) {
     }
 }
 
+// An observer that counts the inputs it is handed.
+class CountingObserver final : public MvmObserver {
+public:
+    explicit CountingObserver(bool watch) : watch_(watch) {}
+    void on_mvm_input(size_t, int64_t, const float*, int64_t, int64_t) override { ++calls; }
+    bool watching(size_t) const override { return watch_; }
+    int calls = 0;
+
+private:
+    bool watch_;
+};
+
+// A watching observer gets the unrolled input (so the layer unrolls it); one that has seen enough
+// is not called, and the layer reads its input in place again, with the same outputs.
+TEST(ConvColumnsObserver, ThoseThatStopWatchingGiveBackTheInPlacePath) {
+    if (!ConvColumns::supported(geometry(7, 7, 3, 3, 1, 1, {1, 1, 1, 1}))) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+    const Graph g = small_network();
+    const Config config = config_from_yaml(analog_cases().front().yaml);
+    AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
+    const Tensor x = random_input(2, 3);
+    auto cpu = make_backend("cpu");
+    cpu->load(g, &plan);
+    cpu->program(0);
+    const uint64_t before = ConvColumns::made();
+    const Tensor plain = cpu->forward(x).at(0);
+    EXPECT_GT(ConvColumns::made(), before);
+    for (bool watch : {true, false}) {
+        SCOPED_TRACE(watch ? "watching" : "not watching");
+        CountingObserver obs(watch);
+        cpu->observe(&obs);
+        const uint64_t start = ConvColumns::made();
+        const Tensor seen = cpu->forward(x).at(0);
+        cpu->observe(nullptr);
+        EXPECT_EQ(obs.calls > 0, watch);
+        EXPECT_EQ(ConvColumns::made() > start, !watch);
+        // The same read-noise-free outputs either way (up to BLAS's order of additions).
+        EXPECT_LE(disagreement(seen, plain, 1e-4).first, 0.01);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryConfiguration, ConvColumnsNetwork, ::testing::ValuesIn(analog_cases()),
                          [](const ::testing::TestParamInfo<AnalogCase>& p) { return p.param.name; });
 

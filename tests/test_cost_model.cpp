@@ -360,8 +360,12 @@ TEST(CostActivity, InputDutyIsTheSliceDriveOverFullScale) {
     const AnalogPlan plan = make_analog_plan(g, config_from_yaml("analog:\n  input: {bits: 8, slice_bits: 1, sign: unsigned, range: 2.0}\n").analog, 1);
     cost::InputActivityObserver obs(plan, 6);
     const float ones[4] = {2.0f, 2.0f, 2.0f, 2.0f}, zeros[4] = {0, 0, 0, 0};
+    EXPECT_FALSE(obs.watching(plan.layers[0].node + 1));  // not an analog layer
     obs.on_mvm_input(plan.layers[0].node, 0, ones, 2, 2);
+    EXPECT_TRUE(obs.watching(plan.layers[0].node));
     obs.on_mvm_input(plan.layers[0].node, 0, zeros, 2, 2);  // only 2 of these fit under the cap
+    // Full: backends stop handing it inputs (and keep their fast paths).
+    EXPECT_FALSE(obs.watching(plan.layers[0].node));
     obs.on_mvm_input(plan.layers[0].node, 0, zeros, 2, 2);
     cost::ActivityStats stats;
     obs.fill(stats);

@@ -21,6 +21,12 @@ class MvmObserver {
 public:
     virtual ~MvmObserver() = default;
     virtual void on_mvm_input(size_t node, int64_t group, const float* cols, int64_t k, int64_t m) = 0;
+    // Whether it still wants node's inputs. Backends skip an observer that does not: watching
+    // costs them their fast paths (the unrolled input handed over; on the GPU, a copy to the host).
+    virtual bool watching(size_t node) const {
+        (void)node;
+        return true;
+    }
 };
 
 // One GEMM issued by a backend (C[M×N] = A[M×K]·B[K×N]); recorded for the benchmark baseline.

@@ -106,6 +106,11 @@ void InputActivityObserver::on_mvm_input(size_t node, int64_t, const float* cols
     s.count += n;
 }
 
+bool InputActivityObserver::watching(size_t node) const {
+    const auto it = sums_.find(node);
+    return it != sums_.end() && it->second.count < max_values_;
+}
+
 void InputActivityObserver::fill(ActivityStats& stats) const {
     for (const auto& [node, s] : sums_) {
         if (s.count == 0) continue;

@@ -151,7 +151,7 @@ private:
     cpu::MvmHooks hooks() const {
         cpu::MvmHooks h;
         h.product = analog_.empty() ? nullptr : analog_[current_].get();
-        h.observer = observer_;
+        h.observer = observer_ && observer_->watching(current_) ? observer_ : nullptr;
         h.node = current_;
         h.sample_base = samples_done_;
         return h;

@@ -530,7 +530,7 @@ private:
     cuda::MvmHooks hooks() const {
         cuda::MvmHooks h;
         h.analog = analog_.empty() ? nullptr : analog_[current_].get();
-        h.observer = observer_;
+        h.observer = observer_ && observer_->watching(current_) ? observer_ : nullptr;
         h.node = current_;
         h.sample_base = samples_done_;
         h.chips = chip_count();

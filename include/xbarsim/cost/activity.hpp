@@ -39,6 +39,8 @@ class InputActivityObserver final : public MvmObserver {
 public:
     explicit InputActivityObserver(const AnalogPlan& plan, int64_t max_values_per_layer = int64_t{1} << 22);
     void on_mvm_input(size_t node, int64_t group, const float* cols, int64_t k, int64_t m) override;
+    // Until it has its values of the layer.
+    bool watching(size_t node) const override;
     // Adds the measured duties to `stats` (layers with no values are left out).
     void fill(ActivityStats& stats) const;
 
