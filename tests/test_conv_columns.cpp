@@ -12,6 +12,9 @@
 #include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
+#include "xbarsim/dataset.hpp"
+#include "xbarsim/onnx_import.hpp"
+#include "xbarsim/evaluate.hpp"
 
 namespace xbarsim::test {
 namespace {
@@ -240,6 +243,45 @@ TEST(ConvColumnsObserver, ThoseThatStopWatchingGiveBackTheInPlacePath) {
         EXPECT_EQ(ConvColumns::made() > start, !watch);
         // The same read-noise-free outputs either way (up to BLAS's order of additions).
         EXPECT_LE(disagreement(seen, plain, 1e-4).first, 0.01);
+    }
+}
+
+// Calibration sees the ideal arrays' outputs of each convolution's input in place: the same
+// ranges as from the unrolled columns, for inputs applied at once and for bit-serial ones.
+TEST(ConvColumnsObserver, CalibrationInPlaceGivesTheUnrolledRanges) {
+    if (!ConvColumns::supported(geometry(8, 8, 3, 3, 1, 1, {1, 1, 1, 1}))) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+    const Graph g = load_onnx(repo("models/resnet20v1_cifar10.onnx"));
+    for (const char* name : {"configs/pcm.yaml", "configs/prime.yaml"}) {
+        SCOPED_TRACE(name);
+        const Config config = load_config(repo(name));
+        auto calibrated = [&](bool in_place) {
+            if (!in_place) ::setenv("XBARSIM_DIRECT_CONV", "0", 1);
+            AnalogPlan plan = make_analog_plan(g, config.analog, config.run.seed);
+            auto calib = open_dataset(repo("data/cifar10-calib"));
+            CalibrationOptions co;
+            co.images = 32;
+            co.batch = 16;
+            co.progress = false;
+            calibrate(g, plan, *calib, resolve_preprocess(g, calib->info()), co);
+            ::unsetenv("XBARSIM_DIRECT_CONV");
+            return plan;
+        };
+        const uint64_t before = ConvColumns::made();
+        const AnalogPlan unrolled = calibrated(false);
+        ASSERT_EQ(ConvColumns::made(), before);
+        const AnalogPlan in_place = calibrated(true);
+        EXPECT_GT(ConvColumns::made(), before);
+        ASSERT_EQ(in_place.layers.size(), unrolled.layers.size());
+        for (size_t l = 0; l < unrolled.layers.size(); ++l) {
+            SCOPED_TRACE(unrolled.layers[l].name);
+            // Input ranges come from the digital pass, the same either way. An ADC range could
+            // move only if a sum's last bit (BLAS adds in its own order) crossed a histogram bin
+            // edge; on the development machine they are identical.
+            EXPECT_EQ(in_place.layers[l].input_range, unrolled.layers[l].input_range);
+            ASSERT_EQ(in_place.layers[l].adc_range.size(), unrolled.layers[l].adc_range.size());
+            for (size_t r = 0; r < unrolled.layers[l].adc_range.size(); ++r)
+                EXPECT_NEAR(in_place.layers[l].adc_range[r], unrolled.layers[l].adc_range[r], 1e-4 * unrolled.layers[l].adc_range[r]);
+        }
     }
 }
 

@@ -13,6 +13,10 @@
 
 namespace xbarsim {
 
+namespace analog {
+class ConvColumns;
+}
+
 struct AnalogPlan;
 
 // Sees the input vectors of every MVM layer (calibration, statistics): `cols` is [k x m]
@@ -26,6 +30,15 @@ public:
     virtual bool watching(size_t node) const {
         (void)node;
         return true;
+    }
+    // Convolutions on the CPU: an observer that says so here gets the layer's input in place
+    // (on_conv_input: the columns of on_mvm_input, never unrolled) instead, where the CPU can.
+    virtual bool takes_conv_input(size_t node) const {
+        (void)node;
+        return false;
+    }
+    virtual void on_conv_input(size_t node, int64_t group, const analog::ConvColumns& cols) {
+        (void)node, (void)group, (void)cols;
     }
 };
 

@@ -297,10 +297,10 @@ void AnalogMatrix::mvm_quantized(const double* xq, int64_t m, const InputSpec& i
 }
 
 void AnalogMatrix::mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc_spec, float* y,
-                            uint64_t first_column) const {
+                            uint64_t first_column, const PartialSumObserver& observer) const {
     if (!takes_conv_columns()) throw Error("analog mvm: per-cell read noise needs the unrolled input (mvm_quantized)");
     if (cols.rows() != k_) throw Error("analog mvm: the convolution's columns do not match the matrix's rows");
-    mvm_columns(&cols, cols.cols(), input, adc_spec, y, nullptr, first_column);
+    mvm_columns(&cols, cols.cols(), input, adc_spec, y, observer, first_column);
 }
 
 template <class T>

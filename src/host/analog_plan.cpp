@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "xbarsim/analog/analog_matrix.hpp"
+#include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/batch_stream.hpp"
 #include "xbarsim/error.hpp"
@@ -173,18 +174,24 @@ public:
         auto it = layers_.find(node);
         if (it == layers_.end()) return;
         auto& e = it->second;
-        const analog::InputSpec in = layer_input(*e.plan);
         out_.resize(static_cast<size_t>(e.plan->cols * m));
-        const auto cols_per_group = e.plan->cols;
-        e.matrices[static_cast<size_t>(group)].mvm(
-            cols, m, in, analog::AdcSpec{}, out_.data(), [&](int s, const float* v, int64_t rows, int64_t width) {
-                e.hist[static_cast<size_t>(s)].add(v, rows * width);
-                if (e.column_hist.empty()) return;
-                for (int64_t o = 0; o < rows; ++o)
-                    e.column_hist[(static_cast<size_t>(s) * static_cast<size_t>(e.plan->groups) + static_cast<size_t>(group)) *
-                                      static_cast<size_t>(cols_per_group) + static_cast<size_t>(o)]
-                        .add(v + o * width, width);
-            });
+        e.matrices[static_cast<size_t>(group)].mvm(cols, m, layer_input(*e.plan), analog::AdcSpec{}, out_.data(), recorder(e, group));
+    }
+    // A convolution's input in place: the DAC applied to it (padding stays dac(0) = 0), then the
+    // same array outputs as from the unrolled columns.
+    bool takes_conv_input(size_t node) const override {
+        auto it = layers_.find(node);
+        return it != layers_.end() && it->second.matrices.front().takes_conv_columns();
+    }
+    void on_conv_input(size_t node, int64_t group, const analog::ConvColumns& cols) override {
+        auto it = layers_.find(node);
+        if (it == layers_.end()) return;
+        auto& e = it->second;
+        const analog::InputSpec in = layer_input(*e.plan);
+        if (!(in.range > 0.0f)) throw Error("analog mvm: input range must be positive");
+        dac_cols_.assign_mapped(cols, [&](float v) { return analog::dac(v, in.range, in.bits, in.is_signed); });
+        out_.resize(static_cast<size_t>(e.plan->cols * cols.cols()));
+        e.matrices[static_cast<size_t>(group)].mvm_conv(dac_cols_, in, analog::AdcSpec{}, out_.data(), 0, recorder(e, group));
     }
     struct Entry {
         const AnalogLayerPlan* plan = nullptr;
@@ -198,8 +205,21 @@ public:
     }
 
 private:
+    // Adds each slice's array outputs to the histograms of the layer (and of each output column).
+    static analog::AnalogMatrix::PartialSumObserver recorder(Entry& e, int64_t group) {
+        return [&e, group](int s, const float* v, int64_t rows, int64_t width) {
+            e.hist[static_cast<size_t>(s)].add(v, rows * width);
+            if (e.column_hist.empty()) return;
+            for (int64_t o = 0; o < rows; ++o)
+                e.column_hist[(static_cast<size_t>(s) * static_cast<size_t>(e.plan->groups) + static_cast<size_t>(group)) *
+                                  static_cast<size_t>(e.plan->cols) + static_cast<size_t>(o)]
+                    .add(v + o * width, width);
+        };
+    }
+
     std::map<size_t, Entry> layers_;
     std::vector<float> out_;
+    analog::ConvColumns dac_cols_;
 };
 
 // The range a calibrated RangeSpec picks from a histogram of |value|, for a quantizer with

@@ -98,6 +98,8 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     const bool analog_layer = hooks.product && !hooks.observer;
     const bool in_place = analog_layer && hooks.product->takes_conv_columns() && analog::ConvColumns::supported(g);
     const bool doubles = analog_layer && !in_place && hooks.product->takes_double_columns();
+    // Observers that can, see the (DAC'd) input in place rather than its unrolled columns.
+    const bool observe_in_place = hooks.observer && hooks.observer->takes_conv_input(hooks.node) && analog::ConvColumns::supported(g);
     // In place, a chunk bounds the outputs held at once instead of the unrolled input.
     const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>((in_place ? ng : k) * ohw, 1), 1, batch);
     float* cols = doubles || in_place ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
@@ -120,7 +122,10 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
                 hooks.product->multiply_double(grp, cols64, nb * ohw, target, first_column);
             } else {
                 im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
-                if (hooks.observer) hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
+                if (observe_in_place)
+                    hooks.observer->on_conv_input(hooks.node, grp, analog::ConvColumns(input, channels, grp * cg, cg, b0, nb, g));
+                else if (hooks.observer)
+                    hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
                 if (hooks.product)
                     hooks.product->multiply(grp, cols, nb * ohw, target, first_column);
                 else

@@ -124,7 +124,8 @@ public:
                        const PartialSumObserver& observer = nullptr, uint64_t first_column = 0) const;
     // The same for a convolution's input read in place (see conv_columns.hpp): m = cols.cols().
     // Only where takes_conv_columns(): read noise lumped per output, not drawn per cell.
-    void mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc, float* y, uint64_t first_column = 0) const;
+    void mvm_conv(const ConvColumns& cols, const InputSpec& input, const AdcSpec& adc, float* y, uint64_t first_column = 0,
+                  const PartialSumObserver& observer = nullptr) const;
     bool takes_conv_columns() const;
 
     int slices() const { return static_cast<int>(g_.size()); }
