@@ -45,20 +45,21 @@ std::vector<float> unroll(const std::vector<float>& x, int64_t channels, int64_t
 }
 
 WindowGeometry geometry(int64_t in_h, int64_t in_w, int64_t kh, int64_t kw, int64_t stride_h, int64_t dilation,
-                        std::array<int64_t, 4> pads) {
+                        std::array<int64_t, 4> pads, int64_t stride_w = 1) {
     WindowGeometry g;
     g.in_h = in_h;
     g.in_w = in_w;
     g.kernel_h = kh;
     g.kernel_w = kw;
     g.stride_h = stride_h;
+    g.stride_w = stride_w;
     g.dilation_h = g.dilation_w = dilation;
     g.pad_top = pads[0];
     g.pad_left = pads[1];
     g.pad_bottom = pads[2];
     g.pad_right = pads[3];
     g.out_h = (in_h + pads[0] + pads[2] - dilation * (kh - 1) - 1) / stride_h + 1;
-    g.out_w = in_w + pads[1] + pads[3] - dilation * (kw - 1);
+    g.out_w = (in_w + pads[1] + pads[3] - dilation * (kw - 1) - 1) / stride_w + 1;
     return g;
 }
 
@@ -76,6 +77,10 @@ std::vector<ConvShape> shapes() {
         {"5x5AsymmetricPadsStride2Rows", 4, 1, 2, 2, 0, 2, geometry(9, 13, 5, 5, 2, 1, {2, 1, 0, 3})},
         {"3x1Dilation2GroupSlice", 6, 3, 3, 3, 2, 1, geometry(10, 11, 3, 1, 1, 2, {2, 0, 2, 0})},
         {"NoPaddingWidth17", 2, 0, 2, 2, 0, 2, geometry(6, 19, 3, 3, 1, 1, {0, 0, 0, 0})},
+        {"3x3Stride2", 4, 0, 4, 2, 0, 2, geometry(16, 16, 3, 3, 2, 1, {1, 1, 1, 1}, 2)},
+        {"1x1Stride2OddWidth", 3, 0, 3, 1, 0, 1, geometry(9, 21, 1, 1, 2, 1, {0, 0, 0, 0}, 2)},
+        {"7x7Stride2Pad3", 3, 0, 3, 1, 0, 1, geometry(23, 37, 7, 7, 2, 1, {3, 3, 3, 3}, 2)},
+        {"3x2Stride3Dilation2", 2, 0, 2, 2, 1, 1, geometry(11, 29, 3, 2, 1, 2, {1, 2, 0, 1}, 3)},
     };
 }
 
@@ -155,12 +160,12 @@ TEST(ConvColumns, ColumnSumsEqualTheUnrolledFloatSums) {
     }
 }
 
-TEST(ConvColumns, RefusesStridedRowsAndCanBeSwitchedOff) {
+TEST(ConvColumns, RefusesNegativePaddingAndCanBeSwitchedOff) {
     auto g = geometry(8, 8, 3, 3, 1, 1, {1, 1, 1, 1});
     const bool cpu_can = ConvColumns::supported(g);
-    g.stride_w = 2;
+    g.pad_left = -1;
     EXPECT_FALSE(ConvColumns::supported(g));
-    g.stride_w = 1;
+    g.pad_left = 1;
     ::setenv("XBARSIM_DIRECT_CONV", "0", 1);
     EXPECT_FALSE(ConvColumns::supported(g));
     ::unsetenv("XBARSIM_DIRECT_CONV");

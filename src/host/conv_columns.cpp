@@ -103,7 +103,7 @@ __attribute__((target("avx2,fma"))) void conv_row(const double* a, int64_t lda, 
 bool ConvColumns::supported(const WindowGeometry& g) {
 #if XBARSIM_DIRECT_CONV_KERNEL
     const bool pads = g.pad_top >= 0 && g.pad_left >= 0 && g.pad_bottom >= 0 && g.pad_right >= 0;
-    return g.stride_w == 1 && pads && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !direct_conv_disabled();
+    return g.stride_w >= 1 && pads && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !direct_conv_disabled();
 #else
     (void)g;
     return false;
@@ -116,13 +116,17 @@ ConvColumns::ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t c
     : g_(g), nb_(nb), cg_(cg) {
     if (!supported(g)) throw Error("internal: ConvColumns used for a geometry or CPU it does not support");
     made_count.fetch_add(1, std::memory_order_relaxed);
+    // A padded row is stored split by column phase (column ix at (ix % stride) * phase width +
+    // ix / stride), so that the inputs of neighbouring outputs are neighbours for every stride.
+    const int64_t stride = g.stride_w;
+    phase_w_ = (g.in_w + g.pad_left + g.pad_right + stride - 1) / stride;
     hp_ = g.in_h + g.pad_top + g.pad_bottom;
-    wp_ = g.in_w + g.pad_left + g.pad_right;
+    wp_ = stride * phase_w_;
     const int64_t plane = hp_ * wp_, kk = g.kernel_h * g.kernel_w;
     taps_.resize(static_cast<size_t>(cg * kk));
     for (int64_t j = 0; j < cg * kk; ++j) {
-        const int64_t c = j / kk, kh = (j % kk) / g.kernel_w, kw = j % g.kernel_w;
-        taps_[static_cast<size_t>(j)] = c * plane + kh * g.dilation_h * wp_ + kw * g.dilation_w;
+        const int64_t c = j / kk, kh = (j % kk) / g.kernel_w, kw = j % g.kernel_w, dx = kw * g.dilation_w;
+        taps_[static_cast<size_t>(j)] = c * plane + kh * g.dilation_h * wp_ + (dx % stride) * phase_w_ + dx / stride;
     }
     // The slack after the last image covers the extra lanes of a row's last, partial tile.
     padded_.assign(static_cast<size_t>(nb * cg * plane + kTileWidth), 0.0);
@@ -130,9 +134,12 @@ ConvColumns::ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t c
     for (int64_t b = 0; b < nb; ++b)
         for (int64_t c = 0; c < cg; ++c) {
             const float* src = x + ((b0 + b) * channels + c0 + c) * g.in_h * g.in_w;
-            double* dst = padded_.data() + (b * cg + c) * plane + g.pad_top * wp_ + g.pad_left;
+            double* dst = padded_.data() + (b * cg + c) * plane + g.pad_top * wp_;
             for (int64_t ih = 0; ih < g.in_h; ++ih)
-                for (int64_t iw = 0; iw < g.in_w; ++iw) dst[ih * wp_ + iw] = static_cast<double>(src[ih * g.in_w + iw]);
+                for (int64_t iw = 0; iw < g.in_w; ++iw) {
+                    const int64_t ix = g.pad_left + iw;
+                    dst[ih * wp_ + (ix % stride) * phase_w_ + ix / stride] = static_cast<double>(src[ih * g.in_w + iw]);
+                }
         }
 }
 

@@ -16,9 +16,8 @@ namespace xbarsim::analog {
 
 class ConvColumns {
 public:
-    // True when this CPU and geometry can use it: unit horizontal stride (the kernel loads
-    // neighbouring outputs' inputs as one vector), AVX2 and FMA present, and not disabled with
-    // XBARSIM_DIRECT_CONV=0 (to compare against the im2col path).
+    // True when this CPU and geometry can use it: AVX2 and FMA present, no negative padding, and
+    // not disabled with XBARSIM_DIRECT_CONV=0 (to compare against the im2col path).
     static bool supported(const WindowGeometry& g);
 
     // Columns of samples [b0, b0 + nb) and channels [c0, c0 + cg) of x [batch, channels, H, W]
@@ -37,6 +36,7 @@ public:
         cg_ = from.cg_;
         hp_ = from.hp_;
         wp_ = from.wp_;
+        phase_w_ = from.phase_w_;
         taps_ = from.taps_;
         padded_.resize(from.padded_.size());
         squares_.clear();
@@ -65,7 +65,9 @@ private:
     void pad_squares() const;
 
     WindowGeometry g_;
-    int64_t nb_ = 0, cg_ = 0, hp_ = 0, wp_ = 0;  // padded image height and width
+    int64_t nb_ = 0, cg_ = 0;
+    int64_t hp_ = 0, wp_ = 0;  // padded image height and stored row length (stride x phase_w_)
+    int64_t phase_w_ = 0;      // columns of one phase of a padded row (ceil(padded width / stride))
     std::vector<int64_t> taps_;    // per row j: offset of its input in a sample's padded image
     std::vector<double> padded_;   // [nb][cg][hp][wp] and a zero tail the last vector may read
     mutable std::vector<double> squares_;  // the same of float(x)^2, made on first use
