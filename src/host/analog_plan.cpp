@@ -188,8 +188,7 @@ public:
         if (it == layers_.end()) return;
         auto& e = it->second;
         const analog::InputSpec in = layer_input(*e.plan);
-        if (!(in.range > 0.0f)) throw Error("analog mvm: input range must be positive");
-        dac_cols_.assign_mapped(cols, [&](float v) { return analog::dac(v, in.range, in.bits, in.is_signed); });
+        analog::dac_all(cols, in, dac_cols_);
         out_.resize(static_cast<size_t>(e.plan->cols * cols.cols()));
         e.matrices[static_cast<size_t>(group)].mvm_conv(dac_cols_, in, analog::AdcSpec{}, out_.data(), 0, recorder(e, group));
     }

@@ -23,18 +23,17 @@ void dgemm(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const 
 // are not allocated, page-faulted and freed for every layer.
 class Workspace {
 public:
-    float* get(size_t slot, size_t floats) {
-        if (buffers_.size() <= slot) buffers_.resize(slot + 1);
-        if (buffers_[slot].size() < floats) buffers_[slot].resize(floats);
-        return buffers_[slot].data();
-    }
-    double* get_double(size_t slot, size_t doubles) {
-        if (doubles_.size() <= slot) doubles_.resize(slot + 1);
-        if (doubles_[slot].size() < doubles) doubles_[slot].resize(doubles);
-        return doubles_[slot].data();
-    }
+    float* get(size_t slot, size_t floats) { return grow(buffers_, slot, floats); }
+    double* get_double(size_t slot, size_t doubles) { return grow(doubles_, slot, doubles); }
 
 private:
+    template <class T>
+    static T* grow(std::vector<std::vector<T>>& slots, size_t slot, size_t count) {
+        if (slots.size() <= slot) slots.resize(slot + 1);
+        if (slots[slot].size() < count) slots[slot].resize(count);
+        return slots[slot].data();
+    }
+
     std::vector<std::vector<float>> buffers_;
     std::vector<std::vector<double>> doubles_;
 };

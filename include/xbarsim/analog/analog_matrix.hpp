@@ -15,6 +15,8 @@
 
 namespace xbarsim::analog {
 
+class ConvColumns;
+
 enum class Mapping { Differential, Offset };
 
 struct MatrixMapping {
@@ -52,6 +54,9 @@ struct InputSpec {
 
 // Applies the DAC to `count` values (normalized outputs of analog::dac).
 void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq);
+// The same for a convolution's input read in place: xq becomes x's columns through the DAC
+// (padding stays dac(0) = 0).
+void dac_all(const ConvColumns& x, const InputSpec& input, ConvColumns& xq);
 
 // ADC of every array column: bits, and per weight slice the range [lo, hi] in normalized array
 // output units (1 = one cell at g = 1 driven at |x| = 1). bits = 0: ideal.
@@ -85,8 +90,6 @@ XBARSIM_HD uint64_t output_element(uint64_t base, int p, int s, int js, int64_t 
     return base + (a * static_cast<uint64_t>(row_blocks) + static_cast<uint64_t>(rb)) * static_cast<uint64_t>(n_out) +
            static_cast<uint64_t>(o);
 }
-
-class ConvColumns;
 
 class AnalogMatrix {
 public:
