@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analog_cases.hpp"
+#include "xbarsim/analog/analog_matrix.hpp"
 #include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/backend.hpp"
@@ -157,6 +158,50 @@ TEST(ConvColumns, ColumnSumsEqualTheUnrolledFloatSums) {
             for (int64_t j = r0; j < r0 + nr; ++j) want += ref[static_cast<size_t>(j * m + c)];
             ASSERT_EQ(got[static_cast<size_t>(c)], want) << "column " << c;
         }
+    }
+}
+
+// One object refilled layer after layer (as conv2d's workspace does) with the DAC applied in the
+// padding pass: bit for bit the columns of the separately DAC'd input, whatever shape it held
+// before (larger or smaller, other strides), the squares' cache included; and the sums stored in
+// float are the double sums rounded.
+TEST(ConvColumns, RefilledWithTheDacEqualsFreshColumnsOfTheDacdInput) {
+    analog::InputSpec dac;
+    dac.range = 0.6f;  // inputs in [-1, 1): some clip
+    dac.bits = 5;
+    dac.is_signed = true;
+    ConvColumns reused;
+    auto all = shapes();
+    const auto reversed = std::vector<ConvShape>(all.rbegin(), all.rend());
+    all.insert(all.end(), reversed.begin(), reversed.end());
+    uint32_t seed = 40;
+    for (const auto& s : all) {
+        SCOPED_TRACE(s.name);
+        if (!ConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), ++seed);
+        std::vector<float> xq(x.size());
+        analog::dac_all(x.data(), static_cast<int64_t>(x.size()), dac, xq.data());
+        const ConvColumns fresh(xq.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        reused.assign_dac(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g, dac.range, dac.bits, dac.is_signed);
+        ASSERT_EQ(reused.rows(), fresh.rows());
+        ASSERT_EQ(reused.cols(), fresh.cols());
+        const int64_t k = fresh.rows(), m = fresh.cols(), n = 7;
+        const auto af = random_floats(static_cast<size_t>(n * k), seed + 100);
+        const std::vector<double> a(af.begin(), af.end());
+        for (bool squares : {false, true}) {
+            std::vector<double> want(static_cast<size_t>(n * m)), got(want.size(), -7.0);
+            fresh.sums(a.data(), k, n, 0, k, squares, want.data());
+            reused.sums(a.data(), k, n, 0, k, squares, got.data());
+            EXPECT_EQ(got, want) << (squares ? "squares" : "sums");
+            // Rounded to float as they are stored: each the float nearest the double sum.
+            std::vector<float> want_f(want.begin(), want.end()), got_f(want.size(), -7.0f);
+            reused.sums(a.data(), k, n, 0, k, squares, got_f.data());
+            EXPECT_EQ(got_f, want_f) << (squares ? "squares" : "sums") << " in float";
+        }
+        std::vector<float> want_cs(static_cast<size_t>(m)), got_cs(want_cs.size(), -7.0f);
+        fresh.column_sums(0, k, want_cs.data());
+        reused.column_sums(0, k, got_cs.data());
+        EXPECT_EQ(got_cs, want_cs);
     }
 }
 

@@ -269,7 +269,7 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
     mvm(x, m, input, adc_spec, y, nullptr);
 }
 
-static void require_input_range(const InputSpec& input) {
+void require_input_range(const InputSpec& input) {
     if (!(input.range > 0.0f)) throw Error("analog mvm: input range must be positive");
 }
 
@@ -384,6 +384,18 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
     // Column sums of the driven input over a row block (the offset zero point's current).
     auto column_sums = [&](const auto& columns, int64_t r0, int64_t nr) { columns.column_sums(r0, nr, colsum.data()); };
 
+    // out [n x m] = a[:, r0 : r0 + nr] . x[r0 : r0 + nr, :], summed in double and rounded to float
+    // once: in the convolution kernel's stores, or after a DGEMM.
+    // squares: over x∘x (the read-noise variance sums).
+    auto sums_to_float = [&](const auto& columns, const double* a, int64_t n, int64_t r0, int64_t nr, bool squares, float* out) {
+        if constexpr (conv) {
+            columns.sums(a, k_, n, r0, nr, squares, out);
+        } else {
+            columns.sums(a, k_, n, r0, nr, squares, sum64.data());
+            to_float(sum64.data(), out, n * m);
+        }
+    };
+
     // The analog read of one array set: part = G . x over the row block, read noise, reference
     // column subtracted.
     auto read = [&](size_t s, int p, int js, int64_t rb, const auto& columns) {
@@ -391,8 +403,7 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
         const double* g = g_[s].data() + static_cast<size_t>(p) * count;
         // part[n x m] = G_s[:, r0:r0+nr] . x[r0:r0+nr, :] — every column of every array block at once,
         // summed in double and rounded to float once (see g_).
-        columns.sums(g, k_, n_, r0, nr, false, sum64.data());
-        to_float(sum64.data(), part.data(), static_cast<int64_t>(nm));
+        sums_to_float(columns, g, n_, r0, nr, false, part.data());
         if constexpr (!conv) if (read_noise && map_.per_cell_read_noise) {
             const auto* xin = columns.x;
             // Validation mode: every cell gets its own draw for every input vector; elements are the
@@ -423,13 +434,11 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
             // Each array's reference column, read with the same inputs, is subtracted from its columns.
             auto& ref = scratch_ref_;
             ref.resize(static_cast<size_t>(cb_count * m));
-            columns.sums(ref_g_[s].data(), k_, cb_count, r0, nr, false, sum64.data());
-            to_float(sum64.data(), ref.data(), cb_count * m);
+            sums_to_float(columns, ref_g_[s].data(), cb_count, r0, nr, false, ref.data());
             if (read_noise) {
                 auto& rv = scratch_ref_var_;
                 rv.resize(ref.size());
-                columns.sums(ref_var_[s].data(), k_, cb_count, r0, nr, true, sum64.data());
-                to_float(sum64.data(), rv.data(), cb_count * m);
+                sums_to_float(columns, ref_var_[s].data(), cb_count, r0, nr, true, rv.data());
                 for (int64_t cb = 0; cb < cb_count; ++cb) {
                     const uint64_t e = reference_read_element(rbase, weight_read_elements(in_slices), s, static_cast<uint64_t>(in_slices),
                                                               static_cast<uint64_t>(js), static_cast<uint64_t>(rb_count),

@@ -36,6 +36,11 @@ void GroupProduct::multiply_conv(int64_t, const analog::ConvColumns&, float*, ui
     throw Error("internal: this layer takes no convolution columns (takes_conv_columns() is false)");
 }
 
+void GroupProduct::fill_conv_columns(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, const WindowGeometry&,
+                                     analog::ConvColumns&) const {
+    throw Error("internal: this layer takes no convolution columns (takes_conv_columns() is false)");
+}
+
 namespace {
 
 // Unrolls input patches of samples [b0, b0+nb) and channels [c0, c0+cg) into cols[K × nb·OH·OW],
@@ -105,7 +110,8 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     float* cols = doubles || in_place ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
     double* cols64 = doubles ? ws.get_double(0, static_cast<size_t>(k * chunk * ohw)) : nullptr;
     float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
-    const float* transformed = hooks.product ? hooks.product->transform_input(x) : nullptr;
+    // In place, the transform (DAC) is applied while the padded input is filled.
+    const float* transformed = hooks.product && !in_place ? hooks.product->transform_input(x) : nullptr;
     const float* input = transformed ? transformed : x.ptr();
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
         const int64_t nb = std::min(chunk, batch - b0);
@@ -116,14 +122,17 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
             float* target = nb == 1 ? dst0 : prod;
             const uint64_t first_column = (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw);
             if (in_place) {
-                hooks.product->multiply_conv(grp, analog::ConvColumns(input, channels, grp * cg, cg, b0, nb, g), target, first_column);
+                hooks.product->fill_conv_columns(x.ptr(), channels, grp * cg, cg, b0, nb, g, ws.conv_columns());
+                hooks.product->multiply_conv(grp, ws.conv_columns(), target, first_column);
             } else if (doubles) {
                 im2col(input, channels, grp * cg, cg, b0, nb, g, cols64);
                 hooks.product->multiply_double(grp, cols64, nb * ohw, target, first_column);
             } else {
                 im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
-                if (observe_in_place)
-                    hooks.observer->on_conv_input(hooks.node, grp, analog::ConvColumns(input, channels, grp * cg, cg, b0, nb, g));
+                if (observe_in_place) {
+                    ws.conv_columns().assign(input, channels, grp * cg, cg, b0, nb, g);
+                    hooks.observer->on_conv_input(hooks.node, grp, ws.conv_columns());
+                }
                 else if (hooks.observer)
                     hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
                 if (hooks.product)

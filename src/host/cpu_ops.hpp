@@ -3,12 +3,9 @@
 // `out` (already shaped by infer_shape) from its inputs; heavy ops go through cpu_sgemm.
 #include <vector>
 
+#include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/graph.hpp"
-
-namespace xbarsim::analog {
-class ConvColumns;
-}
 
 namespace xbarsim::cpu {
 
@@ -25,6 +22,8 @@ class Workspace {
 public:
     float* get(size_t slot, size_t floats) { return grow(buffers_, slot, floats); }
     double* get_double(size_t slot, size_t doubles) { return grow(doubles_, slot, doubles); }
+    // A convolution's padded input (analog layers that read it in place), refilled per layer.
+    analog::ConvColumns& conv_columns() { return conv_columns_; }
 
 private:
     template <class T>
@@ -36,6 +35,7 @@ private:
 
     std::vector<std::vector<float>> buffers_;
     std::vector<std::vector<double>> doubles_;
+    analog::ConvColumns conv_columns_;
 };
 
 // What a matrix-product op applies to each output after adding the bias: a clamp to [lo, hi],
@@ -62,6 +62,10 @@ public:
     // takes_conv_columns() and analog::ConvColumns::supported().
     virtual bool takes_conv_columns() const { return false; }
     virtual void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column);
+    // Fills `cols` with the columns of x (raw layer input) that multiply_conv() takes: through
+    // transform_input()'s transform, in the same pass as the padding copy.
+    virtual void fill_conv_columns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
+                                   const WindowGeometry& g, analog::ConvColumns& cols) const;
     // An element-wise transform of the op's input applied before im2col (the analog DAC), or
     // null for none. The result has the input's size and stays valid until the next call.
     virtual const float* transform_input(const Tensor& x) { (void)x; return nullptr; }

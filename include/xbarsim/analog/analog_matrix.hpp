@@ -57,6 +57,8 @@ void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq);
 // The same for a convolution's input read in place: xq becomes x's columns through the DAC
 // (padding stays dac(0) = 0).
 void dac_all(const ConvColumns& x, const InputSpec& input, ConvColumns& xq);
+// Throws unless the DAC's input range is positive (every dac_all checks it before converting).
+void require_input_range(const InputSpec& input);
 
 // ADC of every array column: bits, and per weight slice the range [lo, hi] in normalized array
 // output units (1 = one cell at g = 1 driven at |x| = 1). bits = 0: ideal.

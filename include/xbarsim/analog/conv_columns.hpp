@@ -23,9 +23,19 @@ public:
     // Columns of samples [b0, b0 + nb) and channels [c0, c0 + cg) of x [batch, channels, H, W]
     // (values already through the DAC), in im2col's order: row j = (c, kh, kw), column =
     // (sample, output row, output column).
-    ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g);
+    ConvColumns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g) {
+        assign(x, channels, c0, cg, b0, nb, g);
+    }
 
-    ConvColumns() = default;  // empty, for assign_mapped()
+    ConvColumns() = default;  // empty, for assign() and assign_mapped()
+
+    // The same columns in this object's storage: reused from layer to layer, it is neither
+    // reallocated nor cleared first, since every stored value is written (padding: 0).
+    void assign(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g);
+    // The same with x through the DAC (analog::dac with these parameters) in the same pass as the
+    // padding copy. Padding stays 0, as im2col's zeros do (dac(0) = 0).
+    void assign_dac(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g,
+                    float range, int bits, bool is_signed);
 
     // These columns become `from`'s with every input value v replaced by f(v) (padding: f(0),
     // which must be 0): the input slices of bit-serial inputs.
@@ -56,13 +66,23 @@ public:
     // lda, float values held in double). squares: X∘X instead, each x squared in float first (the
     // read-noise variance sums).
     void sums(const double* a, int64_t lda, int64_t n, int64_t r0, int64_t nr, bool squares, double* out) const;
+    // The same sums, each rounded to float as it is stored (what the ADC and read noise work on),
+    // without a double copy in memory.
+    void sums(const double* a, int64_t lda, int64_t n, int64_t r0, int64_t nr, bool squares, float* out) const;
 
     // out[c] = sum over rows j in [r0, r0 + nr), in row order, of x[j][c], in float (the offset
     // zero point's current; the same arithmetic as over the unrolled matrix).
     void column_sums(int64_t r0, int64_t nr, float* out) const;
 
 private:
+    // Sets the geometry, row offsets and storage size for assign() (which writes every value but
+    // the zero tail this sets); counts the construction (made()).
+    void shape(int64_t cg, int64_t nb, const WindowGeometry& g);
+    template <class F>
+    void fill(const float* x, int64_t channels, int64_t c0, int64_t b0, F f);
     void pad_squares() const;
+    template <class Out>
+    void sums_into(const double* a, int64_t lda, int64_t n, int64_t r0, int64_t nr, bool squares, Out* out) const;
 
     WindowGeometry g_;
     int64_t nb_ = 0, cg_ = 0;
