@@ -33,6 +33,37 @@ TEST(StreamingHistogram, PercentilesWithinTheResolution) {
     EXPECT_EQ(h.count(), 200000);
 }
 
+// A large call is binned by several threads at the final scale; the bins must be those of adding
+// the values one at a time (growing as they come): percentiles and MSE ranges read every bin.
+TEST(StreamingHistogram, ALargeCallBinsLikeOneValueAtATime) {
+    std::mt19937 rng(9);
+    std::lognormal_distribution<float> magnitude(-2.0f, 2.5f);  // 1e-4 .. 1e3: many doublings
+    std::vector<float> v(300000);
+    for (auto& x : v) x = (rng() % 2 ? 1.0f : -1.0f) * magnitude(rng);
+    for (size_t i = 0; i < v.size(); i += 7) v[i] = 0.0f;  // exact zeros, kept apart
+    v[5] = std::nanf("");
+    v[6] = INFINITY;
+    v[0] = 0.0f;
+    v[1] = 3e-5f;  // the first non-zero value sets the scale, far below most values
+    for (bool primed : {false, true}) {
+        SCOPED_TRACE(primed ? "after earlier values" : "first call");
+        StreamingHistogram whole(1024), single(1024);
+        if (primed) {
+            const float earlier[] = {0.25f, -0.5f};
+            whole.add(earlier, 2);
+            single.add(earlier, 2);
+        }
+        whole.add(v.data(), static_cast<int64_t>(v.size()));
+        for (float x : v) single.add(x);
+        EXPECT_EQ(whole.count(), single.count());
+        EXPECT_EQ(whole.max(), single.max());
+        EXPECT_EQ(whole.saw_negative(), single.saw_negative());
+        for (double p : {10.0, 50.0, 85.7, 90.0, 99.0, 99.9, 99.99})
+            EXPECT_EQ(whole.percentile(p), single.percentile(p)) << p;
+        for (double levels : {7.0, 127.0}) EXPECT_EQ(whole.mse_optimal_range(levels), single.mse_optimal_range(levels)) << levels;
+    }
+}
+
 TEST(StreamingHistogram, ZerosAndMerging) {
     StreamingHistogram a, b;
     std::vector<float> zeros(900, 0.0f), ones(100, 1.0f);

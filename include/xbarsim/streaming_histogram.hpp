@@ -27,6 +27,7 @@ public:
 
 private:
     void grow_to(double v);
+    void add_parallel(const float* values, int64_t n);
     std::vector<int64_t> bins_;
     double top_ = 0.0;  // upper edge of the last bin; 0 until the first non-zero value
     double max_ = 0.0;
