@@ -4,11 +4,13 @@
 // whole analog layers against the im2col + BLAS path in every analog configuration.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "analog_cases.hpp"
+#include "graph_builder.hpp"
 #include "xbarsim/analog/analog_matrix.hpp"
 #include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/analog_plan.hpp"
@@ -203,6 +205,69 @@ TEST(ConvColumns, RefilledWithTheDacEqualsFreshColumnsOfTheDacdInput) {
         reused.column_sums(0, k, got_cs.data());
         EXPECT_EQ(got_cs, want_cs);
     }
+}
+
+// The digital engine's convolution in float: each output the chain of fused multiply-adds over
+// its rows in order (std::fma), bit for bit, written with NCHW strides (a channel plane apart,
+// samples n_out planes apart).
+TEST(FloatConvColumns, SumsAreFusedMultiplyAddsInRowOrderBitForBit) {
+    for (const auto& s : shapes()) {
+        SCOPED_TRACE(s.name);
+        if (!analog::FloatConvColumns::supported(s.g)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+        const auto x = random_floats(static_cast<size_t>(s.batch * s.channels * s.g.in_h * s.g.in_w), 21);
+        const analog::FloatConvColumns cols(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const auto ref = unroll(x, s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
+        const int64_t k = cols.rows(), m = cols.cols(), ohw = s.g.out_h * s.g.out_w;
+        ASSERT_EQ(k, s.cg * s.g.kernel_h * s.g.kernel_w);
+        for (int64_t n : {1, 6, 13}) {
+            SCOPED_TRACE("n " + std::to_string(n));
+            const auto a = random_floats(static_cast<size_t>(n * k), 31 + static_cast<uint32_t>(n));
+            const int64_t n_out = n + 2;  // the output tensor has more channels than this group
+            std::vector<float> got(static_cast<size_t>(s.nb * n_out * ohw), -7.0f);
+            cols.sums_strided(a.data(), k, n, 0, k, false, got.data(), ohw, n_out * ohw);
+            int64_t wrong = 0, untouched = 0;
+            for (int64_t o = 0; o < n_out; ++o)
+                for (int64_t c = 0; c < m; ++c) {
+                    const float value = got[static_cast<size_t>((c / ohw) * n_out * ohw + o * ohw + c % ohw)];
+                    if (o >= n) {
+                        untouched += value == -7.0f;
+                        continue;
+                    }
+                    float want = 0.0f;
+                    for (int64_t j = 0; j < k; ++j) want = std::fma(a[static_cast<size_t>(o * k + j)], ref[static_cast<size_t>(j * m + c)], want);
+                    wrong += value != want;
+                }
+            EXPECT_EQ(wrong, 0);
+            EXPECT_EQ(untouched, 2 * m) << "wrote outside its channels";
+        }
+    }
+}
+
+// The CPU backend's digital convolutions (grouped, strided, with bias and a fused Relu) in place
+// against im2col + SGEMM: the same products summed in another order, so equal to float rounding.
+TEST(FloatConvColumns, DigitalConvolutionsMatchTheIm2colPath) {
+    const Graph g = GraphBuilder({3, 12, 9, 9}).conv(8, 3, 1, "c1", true).relu("r1").conv(8, 3, 2, "c2", true).conv(6, 1, 1, "c3").build();
+    std::mt19937 rng(4);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    Tensor x({3, 12, 9, 9});
+    for (auto& v : x.data) v = d(rng);
+    auto run = [&](bool in_place) {
+        if (!in_place) ::setenv("XBARSIM_DIRECT_CONV", "0", 1);
+        auto cpu = make_backend("cpu");
+        cpu->load(g, nullptr);
+        Tensor y = cpu->forward(std::vector<Tensor>{x}, {g.outputs.at(0)}).at(0);
+        ::unsetenv("XBARSIM_DIRECT_CONV");
+        return y;
+    };
+    const uint64_t before = analog::FloatConvColumns::made();
+    const Tensor unrolled = run(false);
+    ASSERT_EQ(analog::FloatConvColumns::made(), before) << "switched off, yet used";
+    const Tensor direct = run(true);
+    if (!analog::FloatConvColumns::supported(geometry(9, 9, 3, 3, 1, 1, {1, 1, 1, 1}))) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+    EXPECT_EQ(analog::FloatConvColumns::made() - before, 1 + 2 + 1) << "one fill per convolution and group";
+    ASSERT_EQ(direct.shape, unrolled.shape);
+    const auto [fraction, worst] = disagreement(direct, unrolled, 1e-5);
+    EXPECT_EQ(fraction, 0.0) << "worst " << worst << first_differences(direct, unrolled);
 }
 
 TEST(ConvColumns, RefusesNegativePaddingAndCanBeSwitchedOff) {

@@ -14,7 +14,9 @@
 namespace xbarsim {
 
 namespace analog {
-class ConvColumns;
+template <class T>
+class BasicConvColumns;
+using ConvColumns = BasicConvColumns<double>;
 }
 
 struct AnalogPlan;

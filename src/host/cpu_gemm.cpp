@@ -105,9 +105,12 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
     const bool doubles = analog_layer && !in_place && hooks.product->takes_double_columns();
     // Observers that can, see the (DAC'd) input in place rather than its unrolled columns.
     const bool observe_in_place = hooks.observer && hooks.observer->takes_conv_input(hooks.node) && analog::ConvColumns::supported(g);
+    // Digital convolutions read their input in place too, in float, and write the output directly.
+    const bool digital_in_place = !hooks.product && !hooks.observer && analog::FloatConvColumns::supported(g);
     // In place, a chunk bounds the outputs held at once instead of the unrolled input.
-    const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>((in_place ? ng : k) * ohw, 1), 1, batch);
-    float* cols = doubles || in_place ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
+    const bool unrolled = !in_place && !digital_in_place;
+    const int64_t chunk = std::clamp<int64_t>(kMaxColumnsBuffer / std::max<int64_t>((unrolled ? k : ng) * ohw, 1), 1, batch);
+    float* cols = doubles || !unrolled ? nullptr : ws.get(0, static_cast<size_t>(k * chunk * ohw));
     double* cols64 = doubles ? ws.get_double(0, static_cast<size_t>(k * chunk * ohw)) : nullptr;
     float* prod = ws.get(1, static_cast<size_t>(ng * chunk * ohw));
     // In place, the transform (DAC) is applied while the padded input is filled.
@@ -121,7 +124,14 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
             float* dst0 = out.ptr() + (b0 * n_out + grp * ng) * ohw;
             float* target = nb == 1 ? dst0 : prod;
             const uint64_t first_column = (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw);
-            if (in_place) {
+            if (digital_in_place) {
+                // Each output sum in row order (fused multiply-adds in float), into the output.
+                auto& columns = ws.float_conv_columns();
+                columns.assign(x.ptr(), channels, grp * cg, cg, b0, nb, g);
+                columns.sums_strided(w.ptr() + grp * ng * k, k, ng, 0, k, false, dst0, ohw, n_out * ohw);
+                if (log) log->push_back({ng, nb * ohw, k});  // the GEMM it stands for (bench's baseline)
+                target = dst0;
+            } else if (in_place) {
                 hooks.product->fill_conv_columns(x.ptr(), channels, grp * cg, cg, b0, nb, g, ws.conv_columns());
                 hooks.product->multiply_conv(grp, ws.conv_columns(), target, first_column);
             } else if (doubles) {
@@ -146,8 +156,9 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
                 for (int64_t o = 0; o < ng; ++o) {
                     const int64_t oc = grp * ng + o;
                     const float bv = bias ? bias->data[static_cast<size_t>(oc)] : 0.0f;
-                    const float* src = target + (o * nb + b) * ohw;
                     float* dst = out.ptr() + ((b0 + b) * n_out + oc) * ohw;
+                    // Products in the output's layout already (one sample, or written in place).
+                    const float* src = target == dst0 ? dst : target + (o * nb + b) * ohw;
                     for (int64_t i = 0; i < ohw; ++i) dst[i] = std::min(std::max(src[i] + bv, ep.lo), ep.hi);
                 }
         }

@@ -22,8 +22,10 @@ class Workspace {
 public:
     float* get(size_t slot, size_t floats) { return grow(buffers_, slot, floats); }
     double* get_double(size_t slot, size_t doubles) { return grow(doubles_, slot, doubles); }
-    // A convolution's padded input (analog layers that read it in place), refilled per layer.
+    // A convolution's padded input, refilled per layer: in double for analog layers that read it
+    // in place, in float for digital ones.
     analog::ConvColumns& conv_columns() { return conv_columns_; }
+    analog::FloatConvColumns& float_conv_columns() { return float_conv_columns_; }
 
 private:
     template <class T>
@@ -36,6 +38,7 @@ private:
     std::vector<std::vector<float>> buffers_;
     std::vector<std::vector<double>> doubles_;
     analog::ConvColumns conv_columns_;
+    analog::FloatConvColumns float_conv_columns_;
 };
 
 // What a matrix-product op applies to each output after adding the bias: a clamp to [lo, hi],

@@ -15,7 +15,9 @@
 
 namespace xbarsim::analog {
 
-class ConvColumns;
+template <class T>
+class BasicConvColumns;
+using ConvColumns = BasicConvColumns<double>;
 
 enum class Mapping { Differential, Offset };
 
