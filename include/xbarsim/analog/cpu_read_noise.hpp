@@ -5,7 +5,6 @@
 #include "xbarsim/analog/rng.hpp"
 #include "xbarsim/cpu_clones.hpp"
 
-
 namespace xbarsim::analog {
 
 // part[o][c] += sqrt(var) * z for outputs o < n and input vectors c < m (row-major [n x m]), with
