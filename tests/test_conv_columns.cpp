@@ -184,7 +184,7 @@ TEST(ConvColumns, RefilledWithTheDacEqualsFreshColumnsOfTheDacdInput) {
         std::vector<float> xq(x.size());
         analog::dac_all(x.data(), static_cast<int64_t>(x.size()), dac, xq.data());
         const ConvColumns fresh(xq.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g);
-        reused.assign_dac(x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g, dac.range, dac.bits, dac.is_signed);
+        reused.assign_dac({x.data(), s.channels, s.c0, s.cg, s.b0, s.nb, s.g}, dac.range, dac.bits, dac.is_signed);
         ASSERT_EQ(reused.rows(), fresh.rows());
         ASSERT_EQ(reused.cols(), fresh.cols());
         const int64_t k = fresh.rows(), m = fresh.cols(), n = 7;

@@ -14,9 +14,7 @@
 namespace xbarsim {
 
 namespace analog {
-template <class T>
-class BasicConvColumns;
-using ConvColumns = BasicConvColumns<double>;
+struct ConvInput;
 }
 
 struct AnalogPlan;
@@ -33,14 +31,14 @@ public:
         (void)node;
         return true;
     }
-    // Convolutions on the CPU: an observer that says so here gets the layer's input in place
-    // (on_conv_input: the columns of on_mvm_input, never unrolled) instead, where the CPU can.
+    // Convolutions on the CPU: an observer that says so here gets, where the CPU can, the part of
+    // the layer input whose columns on_mvm_input would get (on_conv_input), never unrolled.
     virtual bool takes_conv_input(size_t node) const {
         (void)node;
         return false;
     }
-    virtual void on_conv_input(size_t node, int64_t group, const analog::ConvColumns& cols) {
-        (void)node, (void)group, (void)cols;
+    virtual void on_conv_input(size_t node, int64_t group, const analog::ConvInput& x) {
+        (void)node, (void)group, (void)x;
     }
 };
 

@@ -269,7 +269,7 @@ void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const 
     mvm(x, m, input, adc_spec, y, nullptr);
 }
 
-void require_input_range(const InputSpec& input) {
+static void require_input_range(const InputSpec& input) {
     if (!(input.range > 0.0f)) throw Error("analog mvm: input range must be positive");
 }
 
@@ -279,9 +279,9 @@ void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq) {
     for (int64_t i = 0; i < count; ++i) xq[i] = dac(x[i], input.range, input.bits, input.is_signed);
 }
 
-void dac_all(const ConvColumns& x, const InputSpec& input, ConvColumns& xq) {
+void dac_all(const ConvInput& x, const InputSpec& input, ConvColumns& xq) {
     require_input_range(input);
-    xq.assign_mapped(x, [&](float v) { return dac(v, input.range, input.bits, input.is_signed); });
+    xq.assign_dac(x, input.range, input.bits, input.is_signed);
 }
 
 void AnalogMatrix::mvm(const float* x, int64_t m, const InputSpec& input, const AdcSpec& adc_spec, float* y,

@@ -177,19 +177,19 @@ public:
         out_.resize(static_cast<size_t>(e.plan->cols * m));
         e.matrices[static_cast<size_t>(group)].mvm(cols, m, layer_input(*e.plan), analog::AdcSpec{}, out_.data(), recorder(e, group));
     }
-    // A convolution's input in place: the DAC applied to it (padding stays dac(0) = 0), then the
-    // same array outputs as from the unrolled columns.
+    // A convolution's input in place: the DAC applied while it is padded (padding stays
+    // dac(0) = 0), then the same array outputs as from the unrolled columns.
     bool takes_conv_input(size_t node) const override {
         auto it = layers_.find(node);
         return it != layers_.end() && it->second.matrices.front().takes_conv_columns();
     }
-    void on_conv_input(size_t node, int64_t group, const analog::ConvColumns& cols) override {
+    void on_conv_input(size_t node, int64_t group, const analog::ConvInput& x) override {
         auto it = layers_.find(node);
         if (it == layers_.end()) return;
         auto& e = it->second;
         const analog::InputSpec in = layer_input(*e.plan);
-        analog::dac_all(cols, in, dac_cols_);
-        out_.resize(static_cast<size_t>(e.plan->cols * cols.cols()));
+        analog::dac_all(x, in, dac_cols_);
+        out_.resize(static_cast<size_t>(e.plan->cols * dac_cols_.cols()));
         e.matrices[static_cast<size_t>(group)].mvm_conv(dac_cols_, in, analog::AdcSpec{}, out_.data(), 0, recorder(e, group));
     }
     struct Entry {

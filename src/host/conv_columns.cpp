@@ -209,14 +209,14 @@ void BasicConvColumns<T>::shape(int64_t cg, int64_t nb, const WindowGeometry& g)
 
 template <class T>
 template <class F>
-void BasicConvColumns<T>::fill(const float* x, int64_t channels, int64_t c0, int64_t b0, F f) {
+void BasicConvColumns<T>::fill(const ConvInput& in, F f) {
     std::vector<PhaseSpan> spans(static_cast<size_t>(g_.stride_w));
     for (int64_t ph = 0; ph < g_.stride_w; ++ph) spans[static_cast<size_t>(ph)] = phase_span(g_, phase_w_, ph);
     const int64_t plane = hp_ * wp_, in_plane = g_.in_h * g_.in_w;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t b = 0; b < nb_; ++b)
         for (int64_t c = 0; c < cg_; ++c) {
-            const float* src = x + ((b0 + b) * channels + c0 + c) * in_plane;
+            const float* src = in.x + ((in.b0 + b) * in.channels + in.c0 + c) * in_plane;
             T* dst = padded_.data() + (b * cg_ + c) * plane;
             for (int64_t r = 0; r < hp_; ++r) {
                 const int64_t ih = r - g_.pad_top;
@@ -239,16 +239,15 @@ void BasicConvColumns<T>::fill(const float* x, int64_t channels, int64_t c0, int
 }
 
 template <class T>
-void BasicConvColumns<T>::assign(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g) {
-    shape(cg, nb, g);
-    fill(x, channels, c0, b0, [](float v) { return v; });
+void BasicConvColumns<T>::assign(const ConvInput& in) {
+    shape(in.cg, in.nb, in.g);
+    fill(in, [](float v) { return v; });
 }
 
 template <class T>
-void BasicConvColumns<T>::assign_dac(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
-                             const WindowGeometry& g, float range, int bits, bool is_signed) {
-    shape(cg, nb, g);
-    fill(x, channels, c0, b0, [range, bits, is_signed](float v) { return dac(v, range, bits, is_signed); });
+void BasicConvColumns<T>::assign_dac(const ConvInput& in, float range, int bits, bool is_signed) {
+    shape(in.cg, in.nb, in.g);
+    fill(in, [range, bits, is_signed](float v) { return dac(v, range, bits, is_signed); });
 }
 
 template <class T>

@@ -47,10 +47,8 @@ void AnalogLayer::multiply_double(int64_t group, const double* cols, int64_t m, 
     matrices_[static_cast<size_t>(group)].mvm_quantized(cols, m, input_, group_adcs_[static_cast<size_t>(group)], out, nullptr, first_column);
 }
 
-void AnalogLayer::fill_conv_columns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
-                                    const WindowGeometry& g, analog::ConvColumns& cols) const {
-    analog::require_input_range(input_);
-    cols.assign_dac(x, channels, c0, cg, b0, nb, g, input_.range, input_.bits, input_.is_signed);
+void AnalogLayer::fill_conv_columns(const analog::ConvInput& x, analog::ConvColumns& cols) const {
+    analog::dac_all(x, input_, cols);
 }
 
 void AnalogLayer::multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column) {

@@ -19,8 +19,7 @@ public:
     void multiply_double(int64_t group, const double* cols, int64_t m, float* out, uint64_t first_column) override;
     bool takes_conv_columns() const override;
     void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column) override;
-    void fill_conv_columns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g,
-                           analog::ConvColumns& cols) const override;  // the DAC fused into the padding copy
+    void fill_conv_columns(const analog::ConvInput& x, analog::ConvColumns& cols) const override;  // the DAC fused into the padding copy
     const float* transform_input(const Tensor& x) override;  // the DAC
 
 private:

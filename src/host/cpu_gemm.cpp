@@ -36,8 +36,7 @@ void GroupProduct::multiply_conv(int64_t, const analog::ConvColumns&, float*, ui
     throw Error("internal: this layer takes no convolution columns (takes_conv_columns() is false)");
 }
 
-void GroupProduct::fill_conv_columns(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, const WindowGeometry&,
-                                     analog::ConvColumns&) const {
+void GroupProduct::fill_conv_columns(const analog::ConvInput&, analog::ConvColumns&) const {
     throw Error("internal: this layer takes no convolution columns (takes_conv_columns() is false)");
 }
 
@@ -125,25 +124,25 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
             float* dst0 = out.ptr() + (b0 * n_out + grp * ng) * ohw;
             float* target = nb == 1 ? dst0 : prod;
             const uint64_t first_column = (hooks.sample_base + static_cast<uint64_t>(b0)) * static_cast<uint64_t>(ohw);
+            // This group's and chunk's part of the raw layer input, for the in-place paths.
+            const analog::ConvInput part{x.ptr(), channels, grp * cg, cg, b0, nb, g};
             if (digital_in_place) {
                 // Each output sum in row order (fused multiply-adds in float), into the output.
                 auto& columns = ws.float_conv_columns();
-                columns.assign(x.ptr(), channels, grp * cg, cg, b0, nb, g);
+                columns.assign(part);
                 columns.sums_strided(w.ptr() + grp * ng * k, k, ng, 0, k, false, dst0, ohw, n_out * ohw);
                 if (log) log->push_back({ng, nb * ohw, k});  // the GEMM it stands for (bench's baseline)
                 target = dst0;
             } else if (in_place) {
-                hooks.product->fill_conv_columns(x.ptr(), channels, grp * cg, cg, b0, nb, g, ws.conv_columns());
+                hooks.product->fill_conv_columns(part, ws.conv_columns());
                 hooks.product->multiply_conv(grp, ws.conv_columns(), target, first_column);
             } else if (doubles) {
                 im2col(input, channels, grp * cg, cg, b0, nb, g, cols64);
                 hooks.product->multiply_double(grp, cols64, nb * ohw, target, first_column);
             } else {
                 im2col(input, channels, grp * cg, cg, b0, nb, g, cols);
-                if (observe_in_place) {
-                    ws.conv_columns().assign(input, channels, grp * cg, cg, b0, nb, g);
-                    hooks.observer->on_conv_input(hooks.node, grp, ws.conv_columns());
-                }
+                if (observe_in_place)
+                    hooks.observer->on_conv_input(hooks.node, grp, {input, channels, grp * cg, cg, b0, nb, g});
                 else if (hooks.observer)
                     hooks.observer->on_mvm_input(hooks.node, grp, cols, k, nb * ohw);
                 if (hooks.product)

@@ -67,8 +67,7 @@ public:
     virtual void multiply_conv(int64_t group, const analog::ConvColumns& cols, float* out, uint64_t first_column);
     // Fills `cols` with the columns of x (raw layer input) that multiply_conv() takes: through
     // transform_input()'s transform, in the same pass as the padding copy.
-    virtual void fill_conv_columns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb,
-                                   const WindowGeometry& g, analog::ConvColumns& cols) const;
+    virtual void fill_conv_columns(const analog::ConvInput& x, analog::ConvColumns& cols) const;
     // An element-wise transform of the op's input applied before im2col (the analog DAC), or
     // null for none. The result has the input's size and stays valid until the next call.
     virtual const float* transform_input(const Tensor& x) { (void)x; return nullptr; }

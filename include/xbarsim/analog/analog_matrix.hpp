@@ -18,6 +18,7 @@ namespace xbarsim::analog {
 template <class T>
 class BasicConvColumns;
 using ConvColumns = BasicConvColumns<double>;
+struct ConvInput;
 
 enum class Mapping { Differential, Offset };
 
@@ -56,11 +57,9 @@ struct InputSpec {
 
 // Applies the DAC to `count` values (normalized outputs of analog::dac).
 void dac_all(const float* x, int64_t count, const InputSpec& input, float* xq);
-// The same for a convolution's input read in place: xq becomes x's columns through the DAC
-// (padding stays dac(0) = 0).
-void dac_all(const ConvColumns& x, const InputSpec& input, ConvColumns& xq);
-// Throws unless the DAC's input range is positive (every dac_all checks it before converting).
-void require_input_range(const InputSpec& input);
+// The same for a convolution's input read in place: xq becomes the columns of x through the DAC,
+// in the same pass as the padding copy (padding stays dac(0) = 0).
+void dac_all(const ConvInput& x, const InputSpec& input, ConvColumns& xq);
 
 // ADC of every array column: bits, and per weight slice the range [lo, hi] in normalized array
 // output units (1 = one cell at g = 1 driven at |x| = 1). bits = 0: ideal.

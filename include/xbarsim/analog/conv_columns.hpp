@@ -15,6 +15,14 @@
 
 namespace xbarsim::analog {
 
+// The part of a convolution's input that one group and chunk read: samples [b0, b0 + nb) and
+// channels [c0, c0 + cg) of x [batch, channels, H, W], with the window geometry g.
+struct ConvInput {
+    const float* x = nullptr;
+    int64_t channels = 0, c0 = 0, cg = 0, b0 = 0, nb = 0;
+    WindowGeometry g;
+};
+
 // T: the element type of the stored input and of the sums (double: analog arrays; float: the
 // digital engine).
 template <class T>
@@ -28,18 +36,17 @@ public:
     // (values already through the DAC), in im2col's order: row j = (c, kh, kw), column =
     // (sample, output row, output column).
     BasicConvColumns(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g) {
-        assign(x, channels, c0, cg, b0, nb, g);
+        assign({x, channels, c0, cg, b0, nb, g});
     }
 
     BasicConvColumns() = default;  // empty, for assign() and assign_mapped()
 
     // The same columns in this object's storage: reused from layer to layer, it is neither
     // reallocated nor cleared first, since every stored value is written (padding: 0).
-    void assign(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g);
+    void assign(const ConvInput& in);
     // The same with x through the DAC (analog::dac with these parameters) in the same pass as the
     // padding copy. Padding stays 0, as im2col's zeros do (dac(0) = 0).
-    void assign_dac(const float* x, int64_t channels, int64_t c0, int64_t cg, int64_t b0, int64_t nb, const WindowGeometry& g,
-                    float range, int bits, bool is_signed);
+    void assign_dac(const ConvInput& in, float range, int bits, bool is_signed);
 
     // These columns become `from`'s with every input value v replaced by f(v) (padding: f(0),
     // which must be 0): the input slices of bit-serial inputs.
@@ -90,7 +97,7 @@ private:
     // the zero tail this sets); counts the construction (made()).
     void shape(int64_t cg, int64_t nb, const WindowGeometry& g);
     template <class F>
-    void fill(const float* x, int64_t channels, int64_t c0, int64_t b0, F f);
+    void fill(const ConvInput& in, F f);
     void pad_squares() const;
 
     WindowGeometry g_;
