@@ -352,10 +352,11 @@ void AnalogMatrix::mvm_columns(const T* xq, int64_t m, const InputSpec& input, c
     colsum.assign(static_cast<size_t>(m), 0.0f);
     // Where every output gets exactly one term (one weight slice, row block, polarity and
     // conversion, no offset constant), the term is scaled and stored directly: the same double
-    // arithmetic as accumulating it into zero, without the accumulator's passes over memory.
+    // arithmetic as accumulating it, without the accumulator's passes over memory. (Sums start at
+    // -0.0, the additive identity: +0.0 would turn a lone -0.0 term into +0.0.)
     const bool direct = S == 1 && row_blocks() == 1 && polarities_ == 1 && constant == 0.0f &&
                         (!(input.slice_bits > 0 && input.bits > 0) || input.analog_accumulation);
-    if (!direct) acc.assign(nm, 0.0);
+    if (!direct) acc.assign(nm, -0.0);
     scratch_adc_.resize(nm);
     // Bit-serial inputs: slice j carries input_slice_value(xq, j) and weighs input_slice_factor(j)
     // in the shift-add (digital: per conversion; analog: before the one conversion).

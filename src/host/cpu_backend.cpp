@@ -109,9 +109,7 @@ public:
             const int act = schedule_.fused_activation[i];
             if (act >= 0 && !keep[static_cast<size_t>(node.output)]) {
                 const Node& a = g.nodes[static_cast<size_t>(act)];
-                cpu::Epilogue ep;
-                ep.lo = a.op == OpType::Relu ? 0.0f : a.attrs.min;
-                ep.hi = a.op == OpType::Relu ? ep.hi : a.attrs.max;
+                const auto ep = cpu::Epilogue::of(a);
                 run_node(node, get, out, ep);
                 live[static_cast<size_t>(a.output)] = std::move(out);
                 done[static_cast<size_t>(act)] = true;

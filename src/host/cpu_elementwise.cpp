@@ -1,4 +1,5 @@
-// Element-wise ops of the CPU backend: broadcasting arithmetic, activations, BatchNorm, Softmax.
+// Element-wise ops of the CPU backend: broadcasting arithmetic, activations, BatchNorm, Softmax;
+// the per-element formulas are the shared ones of xbarsim/elementwise_math.hpp.
 #include <algorithm>
 #include <cmath>
 
@@ -49,22 +50,21 @@ void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& out, F f) {
     }
 }
 
-// broadcast_apply with a fused Relu/Clip, which clamps only when there is one (an unfused op's
-// infinities stay infinite).
-template <typename F>
-void broadcast_apply_clamped(const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep, F f) {
-    if (!ep.clamps()) return broadcast_apply(a, b, out, f);
-    broadcast_apply(a, b, out, [f, lo = ep.lo, hi = ep.hi](float x, float y) { return std::min(std::max(f(x, y), lo), hi); });
+// broadcast_apply of ew::binary with a fused Relu/Clip, which clamps only when there is one.
+template <ew::BinaryOp Op>
+void broadcast_binary(const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep) {
+    if (!ep.clamps()) return broadcast_apply(a, b, out, [](float x, float y) { return ew::binary(Op, x, y); });
+    broadcast_apply(a, b, out, [ep](float x, float y) { return ep(ew::binary(Op, x, y)); });
 }
 
 }  // namespace
 
 void binary(OpType op, const Tensor& a, const Tensor& b, Tensor& out, Epilogue ep) {
     switch (op) {
-    case OpType::Add: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x + y; }); return;
-    case OpType::Sub: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x - y; }); return;
-    case OpType::Mul: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x * y; }); return;
-    case OpType::Div: broadcast_apply_clamped(a, b, out, ep, [](float x, float y) { return x / y; }); return;
+    case OpType::Add: broadcast_binary<ew::BinaryOp::Add>(a, b, out, ep); return;
+    case OpType::Sub: broadcast_binary<ew::BinaryOp::Sub>(a, b, out, ep); return;
+    case OpType::Mul: broadcast_binary<ew::BinaryOp::Mul>(a, b, out, ep); return;
+    case OpType::Div: broadcast_binary<ew::BinaryOp::Div>(a, b, out, ep); return;
     default: throw Error(std::string("binary(): not a binary op: ") + op_name(op));
     }
 }
@@ -78,17 +78,13 @@ void unary(OpType op, const NodeAttrs& at, const Tensor& x, Tensor& out) {
         for (int64_t i = 0; i < n; ++i) o[i] = f(in[i]);
     };
     switch (op) {
-    case OpType::Relu: apply([](float v) { return v > 0.0f ? v : 0.0f; }); return;
-    case OpType::Clip: apply([lo = at.min, hi = at.max](float v) { return std::min(std::max(v, lo), hi); }); return;
-    case OpType::LeakyRelu: apply([s = at.slope](float v) { return v >= 0.0f ? v : s * v; }); return;
-    case OpType::Sigmoid: apply([](float v) { return 1.0f / (1.0f + std::exp(-v)); }); return;
-    case OpType::HardSigmoid:
-        apply([a = at.hs_alpha, b = at.hs_beta](float v) { return std::min(std::max(a * v + b, 0.0f), 1.0f); });
-        return;
-    case OpType::HardSwish:
-        apply([](float v) { return v * std::min(std::max(v / 6.0f + 0.5f, 0.0f), 1.0f); });
-        return;
-    case OpType::Tanh: apply([](float v) { return std::tanh(v); }); return;
+    case OpType::Relu: apply([](float v) { return ew::relu(v); }); return;
+    case OpType::Clip: apply([lo = at.min, hi = at.max](float v) { return ew::clamp(v, lo, hi); }); return;
+    case OpType::LeakyRelu: apply([s = at.slope](float v) { return ew::leaky_relu(v, s); }); return;
+    case OpType::Sigmoid: apply([](float v) { return ew::sigmoid(v); }); return;
+    case OpType::HardSigmoid: apply([a = at.hs_alpha, b = at.hs_beta](float v) { return ew::hard_sigmoid(v, a, b); }); return;
+    case OpType::HardSwish: apply([](float v) { return ew::hard_swish(v); }); return;
+    case OpType::Tanh: apply([](float v) { return ew::tanh(v); }); return;
     case OpType::Identity: apply([](float v) { return v; }); return;
     default: throw Error(std::string("unary(): not a unary op: ") + op_name(op));
     }
@@ -102,7 +98,7 @@ void batchnorm(const Tensor& x, const Tensor& scale, const Tensor& shift, Tensor
             const float s = scale.data[static_cast<size_t>(c)], t = shift.data[static_cast<size_t>(c)];
             const float* src = x.ptr() + (b * ch + c) * inner;
             float* dst = out.ptr() + (b * ch + c) * inner;
-            for (int64_t i = 0; i < inner; ++i) dst[i] = src[i] * s + t;
+            for (int64_t i = 0; i < inner; ++i) dst[i] = ew::affine(src[i], s, t);
         }
 }
 
@@ -124,7 +120,7 @@ void softmax(const Tensor& x, const NodeAttrs& at, const std::string& node_name,
             const float* src = x.ptr() + o * len * inner + i;
             float* dst = out.ptr() + o * len * inner + i;
             float mx = -INFINITY;
-            for (int64_t j = 0; j < len; ++j) mx = std::max(mx, src[j * inner]);
+            for (int64_t j = 0; j < len; ++j) mx = ew::max_nan(mx, src[j * inner]);
             double sum = 0.0;
             for (int64_t j = 0; j < len; ++j) {
                 const float e = std::exp(src[j * inner] - mx);

@@ -159,7 +159,7 @@ void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const NodeAttr
                     float* dst = out.ptr() + ((b0 + b) * n_out + oc) * ohw;
                     // Products in the output's layout already (one sample, or written in place).
                     const float* src = target == dst0 ? dst : target + (o * nb + b) * ohw;
-                    for (int64_t i = 0; i < ohw; ++i) dst[i] = std::min(std::max(src[i] + bv, ep.lo), ep.hi);
+                    for (int64_t i = 0; i < ohw; ++i) dst[i] = ep(src[i] + bv);
                 }
         }
     }
@@ -192,7 +192,7 @@ void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out, W
     for (int64_t r = 0; r < m; ++r)
         for (int64_t j = 0; j < n; ++j) {
             float& v = out.data[static_cast<size_t>(r * n + j)];
-            v = std::min(std::max(v + (bias ? bias->data[static_cast<size_t>(j)] : 0.0f), ep.lo), ep.hi);
+            v = ep(v + (bias ? bias->data[static_cast<size_t>(j)] : 0.0f));
         }
 }
 

@@ -5,6 +5,7 @@
 
 #include "xbarsim/analog/conv_columns.hpp"
 #include "xbarsim/backend.hpp"
+#include "xbarsim/elementwise_math.hpp"
 #include "xbarsim/graph.hpp"
 
 namespace xbarsim::cpu {
@@ -41,14 +42,9 @@ private:
     analog::FloatConvColumns float_conv_columns_;
 };
 
-// What a matrix-product op applies to each output after adding the bias: a clamp to [lo, hi],
-// which is how a following Relu or Clip is fused into the op (one pass over the output saved).
-struct Epilogue {
-    float lo = -3.402823466e38f;
-    float hi = 3.402823466e38f;
-    // False for the default (no activation fused): ops that clamp only when fused test this.
-    bool clamps() const { return lo != Epilogue{}.lo || hi != Epilogue{}.hi; }
-};
+// What a matrix-product or binary op applies to each output: a fused Relu/Clip (shared with
+// the CUDA backend, xbarsim/elementwise_math.hpp).
+using Epilogue = ew::ClampEpilogue;
 
 // Computes out [n x m] = W_group . cols [k x m] for one Conv group (or a Linear layer, group 0)
 // in place of the digital GEMM: the analog layers implement it.

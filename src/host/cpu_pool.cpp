@@ -22,7 +22,7 @@ void max_pool(const Tensor& x, const NodeAttrs& at, Tensor& out) {
                     if (ih < 0 || ih >= g.in_h) continue;
                     for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
                         const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-                        if (iw >= 0 && iw < g.in_w) m = std::max(m, src[ih * g.in_w + iw]);
+                        if (iw >= 0 && iw < g.in_w) m = ew::max_nan(m, src[ih * g.in_w + iw]);
                     }
                 }
                 dst[oh * g.out_w + ow] = m;

@@ -141,7 +141,7 @@ struct FusedArgs {
     const float* column_hi;  // this slice's per-column ADC ranges [N], or null
     const float* column_lo;  // [N], or null (-hi)
     double* acc;             // [N x m] running sum of the slices' terms
-    bool first;              // the first (input slice, weight slice): the sum starts at 0, acc is not read
+    bool first;              // the first (input slice, weight slice): the sum starts at -0.0, acc is not read
     // The last one: the output y = (sum + constant·Σx)·W_max·range is written instead of acc.
     float* y;                // [N x m], or null (not the last)
     const float* colsum_all; // [m] Σ of all DAC'd inputs, or null (no offset constant)
@@ -205,7 +205,7 @@ __global__ void adc_accumulate_kernel(FusedArgs a) {
             q.hi = a.column_hi[o];
             q.lo = a.column_lo ? a.column_lo[o] : -q.hi;
         }
-        double acc = a.first ? 0.0 : a.acc[t];
+        double acc = a.first ? -0.0 : a.acc[t];  // -0.0 + x is x for every x, as in AnalogMatrix
         for (int64_t rb = 0; rb < a.rb_count; ++rb) {
             const float comp = a.comp ? a.comp[rb * a.cb_count + o / a.array_cols] : 1.0f;
             const float cs = a.colsum ? a.colsum[rb * a.m + c] : 0.0f;

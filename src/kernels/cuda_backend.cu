@@ -458,11 +458,12 @@ private:
         };
         std::vector<bool> done(g.nodes.size(), false);
         cuda::NodeTimer* timer = node_times_ ? &node_timer_ : nullptr;
-        if (timer) {
-            node_times_->resize(g.nodes.size(), 0.0);
-            timer->begin_pass(g.nodes.size());
-        }
         try {
+            // Inside the try: creating the timing events can fail, and the inputs are in `live`.
+            if (timer) {
+                node_times_->resize(g.nodes.size(), 0.0);
+                timer->begin_pass(g.nodes.size());
+            }
             for (size_t i = 0; i < g.nodes.size(); ++i) {
                 if (done[i]) continue;  // an activation already applied as an epilogue
                 const cuda::NodeTimer::Scope timed(timer, i, stream_);
@@ -474,9 +475,7 @@ private:
                 const int act = schedule_.fused_activation[i];
                 if (act >= 0 && !keep[static_cast<size_t>(node.output)]) {
                     const Node& a = g.nodes[static_cast<size_t>(act)];
-                    cuda::Epilogue ep;
-                    ep.lo = a.op == OpType::Relu ? 0.0f : a.attrs.min;
-                    ep.hi = a.op == OpType::Relu ? ep.hi : a.attrs.max;
+                    const auto ep = cuda::Epilogue::of(a);
                     DeviceTensor out = allocate(out_shape);
                     run_node(node, get, out, ep);
                     live[static_cast<size_t>(a.output)] = std::move(out);

@@ -1,5 +1,6 @@
 // Element-wise ops of the CUDA backend: broadcasting arithmetic, activations, BatchNorm, Softmax
-// and the analog DAC, each the same per-element formula as src/host/cpu_elementwise.cpp.
+// and the analog DAC, each the shared per-element formula of xbarsim/elementwise_math.hpp that
+// src/host/cpu_elementwise.cpp applies too.
 #include "cuda_check.cuh"
 #include "cuda_ops.cuh"
 #include "xbarsim/analog/quantize.hpp"
@@ -23,26 +24,16 @@ Dims dims_of(const Shape& s, const char* what) {
 
 namespace {
 
-enum class BinaryOp : int { Add, Sub, Mul, Div };
-
-__device__ inline float apply_binary(BinaryOp op, float x, float y) {
-    switch (op) {
-    case BinaryOp::Add: return x + y;
-    case BinaryOp::Sub: return x - y;
-    case BinaryOp::Mul: return x * y;
-    case BinaryOp::Div: return x / y;
-    }
-    return 0.0f;
-}
+using ew::BinaryOp;
 
 // A fused Relu/Clip after a binary op (as cpu::binary): only when `clamps`.
-__device__ inline float binary_epilogue(float v, bool clamps, Epilogue ep) { return clamps ? fminf(fmaxf(v, ep.lo), ep.hi) : v; }
+__device__ inline float binary_epilogue(float v, bool clamps, Epilogue ep) { return clamps ? ep(v) : v; }
 
 __global__ void binary_same_kernel(BinaryOp op, const float* __restrict__ a, const float* __restrict__ b,
                                    float* __restrict__ out, int64_t total, bool clamps, Epilogue ep) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-        out[i] = binary_epilogue(apply_binary(op, a[i], b[i]), clamps, ep);
+        out[i] = binary_epilogue(ew::binary(op, a[i], b[i]), clamps, ep);
 }
 
 // `out.size` is the output shape; `sa`/`sb` hold each operand's stride per output dimension (0
@@ -58,7 +49,7 @@ __global__ void binary_broadcast_kernel(BinaryOp op, const float* __restrict__ a
             oa += idx * sa.stride[d];
             ob += idx * sb.stride[d];
         }
-        out[i] = binary_epilogue(apply_binary(op, a[oa], b[ob]), clamps, ep);
+        out[i] = binary_epilogue(ew::binary(op, a[oa], b[ob]), clamps, ep);
     }
 }
 
@@ -86,13 +77,13 @@ __global__ void unary_kernel(UnaryParams p, const float* __restrict__ x, float* 
         const float v = x[i];
         float r = v;
         switch (p.op) {
-        case OpType::Relu: r = v > 0.0f ? v : 0.0f; break;
-        case OpType::Clip: r = fminf(fmaxf(v, p.lo), p.hi); break;
-        case OpType::LeakyRelu: r = v >= 0.0f ? v : __fmul_rn(p.slope, v); break;
-        case OpType::Sigmoid: r = 1.0f / (1.0f + expf(-v)); break;
-        case OpType::HardSigmoid: r = fminf(fmaxf(__fadd_rn(__fmul_rn(p.hs_alpha, v), p.hs_beta), 0.0f), 1.0f); break;
-        case OpType::HardSwish: r = __fmul_rn(v, fminf(fmaxf(v / 6.0f + 0.5f, 0.0f), 1.0f)); break;
-        case OpType::Tanh: r = tanhf(v); break;
+        case OpType::Relu: r = ew::relu(v); break;
+        case OpType::Clip: r = ew::clamp(v, p.lo, p.hi); break;
+        case OpType::LeakyRelu: r = ew::leaky_relu(v, p.slope); break;
+        case OpType::Sigmoid: r = ew::sigmoid(v); break;
+        case OpType::HardSigmoid: r = ew::hard_sigmoid(v, p.hs_alpha, p.hs_beta); break;
+        case OpType::HardSwish: r = ew::hard_swish(v); break;
+        case OpType::Tanh: r = ew::tanh(v); break;
         default: break;  // Identity
         }
         out[i] = r;
@@ -105,7 +96,7 @@ __global__ void batchnorm_kernel(const float* __restrict__ x, const float* __res
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int64_t c = (i / inner) % channels;
-        out[i] = __fadd_rn(__fmul_rn(x[i], scale[c]), shift[c]);  // x*s + t rounded twice, as on the CPU
+        out[i] = ew::affine(x[i], scale[c], shift[c]);
     }
 }
 
@@ -119,7 +110,7 @@ __global__ void softmax_kernel(const float* __restrict__ x, float* __restrict__ 
         const float* src = x + o * len * inner + i;
         float* dst = out + o * len * inner + i;
         float mx = -INFINITY;
-        for (int64_t j = 0; j < len; ++j) mx = fmaxf(mx, src[j * inner]);
+        for (int64_t j = 0; j < len; ++j) mx = ew::max_nan(mx, src[j * inner]);
         double sum = 0.0;
         for (int64_t j = 0; j < len; ++j) {
             const float e = expf(src[j * inner] - mx);

@@ -107,15 +107,13 @@ __global__ void im2col_kernel(const float* __restrict__ x, int64_t channels, int
     }
 }
 
-__device__ inline float clamp_epilogue(float v, Epilogue ep) { return fminf(fmaxf(v, ep.lo), ep.hi); }
-
 // Bias and activation in place on an NCHW tensor; the channel of element i is (i / inner) % channels.
 __global__ void bias_epilogue_nchw_fast_kernel(float* out, const float* __restrict__ bias, int32_t total, FastDivmod inner,
                                                FastDivmod channels, Epilogue ep) {
     XBARSIM_GRID_STRIDE_32(i, total) {
         int32_t c = 0;
         if (bias) channels.divmod(inner.div(i), c);
-        out[i] = clamp_epilogue(out[i] + (bias ? bias[c] : 0.0f), ep);
+        out[i] = ep(out[i] + (bias ? bias[c] : 0.0f));
     }
 }
 
@@ -124,7 +122,7 @@ __global__ void bias_epilogue_nchw_kernel(float* out, const float* __restrict__ 
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const float bv = bias ? bias[(i / inner) % channels] : 0.0f;
-        out[i] = clamp_epilogue(out[i] + bv, ep);
+        out[i] = ep(out[i] + bv);
     }
 }
 
@@ -139,7 +137,7 @@ __global__ void scatter_group_output_fast_kernel(const float* __restrict__ prod,
         const int32_t b = ng.divmod(ohw.divmod(t, p), o);
         const int32_t oc = oc0 + o;
         const float bv = bias ? bias[oc] : 0.0f;
-        out[((b0 + b) * n_out + oc) * plane + p] = clamp_epilogue(prod[(o * nb + b) * plane + p] + bv, ep);
+        out[((b0 + b) * n_out + oc) * plane + p] = ep(prod[(o * nb + b) * plane + p] + bv);
     }
 }
 
@@ -154,7 +152,7 @@ __global__ void scatter_group_output_kernel(const float* __restrict__ prod, floa
         const int64_t b = t / (ohw * ng);
         const int64_t oc = oc0 + o;
         const float bv = bias ? bias[oc] : 0.0f;
-        out[((b0 + b) * n_out + oc) * ohw + p] = clamp_epilogue(prod[(o * nb + b) * ohw + p] + bv, ep);
+        out[((b0 + b) * n_out + oc) * ohw + p] = ep(prod[(o * nb + b) * ohw + p] + bv);
     }
 }
 
@@ -165,7 +163,7 @@ __global__ void linear_epilogue_kernel(const float* __restrict__ in, float* out,
          t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int64_t r = t / n, j = t % n;
         const float v = in ? in[j * m + r] : out[t];
-        out[t] = clamp_epilogue(v + (bias ? bias[j] : 0.0f), ep);
+        out[t] = ep(v + (bias ? bias[j] : 0.0f));
     }
 }
 

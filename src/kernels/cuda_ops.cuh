@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "xbarsim/backend.hpp"
+#include "xbarsim/elementwise_math.hpp"
 #include "xbarsim/graph.hpp"
 #include "xbarsim/shape_inference.hpp"
 
@@ -20,13 +21,8 @@ struct Context {
     std::vector<GemmShape>* log = nullptr;  // every GEMM issued is appended when set
 };
 
-// A clamp applied after the bias: a fused Relu/Clip (as cpu::Epilogue).
-struct Epilogue {
-    float lo = -3.402823466e38f;
-    float hi = 3.402823466e38f;
-    // False for the default (no activation fused): ops that clamp only when fused test this.
-    bool clamps() const { return lo != Epilogue{}.lo || hi != Epilogue{}.hi; }
-};
+// A clamp applied after the bias: a fused Relu/Clip, the same one as cpu::Epilogue.
+using Epilogue = ew::ClampEpilogue;
 
 // Tensors of rank up to kMaxRank go through the generic index kernels (broadcast, transpose, pad).
 inline constexpr int kMaxRank = 8;

@@ -19,7 +19,7 @@ __global__ void max_pool_kernel(const float* __restrict__ x, float* __restrict__
             if (ih < 0 || ih >= g.in_h) continue;
             for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
                 const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-                if (iw >= 0 && iw < g.in_w) m = fmaxf(m, src[ih * g.in_w + iw]);
+                if (iw >= 0 && iw < g.in_w) m = ew::max_nan(m, src[ih * g.in_w + iw]);
             }
         }
         out[t] = m;
