@@ -287,7 +287,7 @@ TEST(Cli, SearchWritesFrontAndResumes) {
     EXPECT_EQ(std::count(hv.begin(), hv.end(), '\n'), 4);  // header and generations 0, 1, 2
     r = run_cli(base + " --workers 0");
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.output.find("--workers: must be a positive integer, got '0'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("--workers: must be a positive integer, got 0"), std::string::npos) << r.output;
 }
 
 TEST(Cli, MonteCarloIsReproducibleAcrossBatchSizes) {
@@ -378,6 +378,48 @@ TEST(CliErrors, ReportDirectoryMissingLeavesNothing) {
                            dir.file("no/such/dir/r.json"));
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("no/such/dir/r.json"), std::string::npos) << r.output;
+}
+
+// Option values are checked when parsed, with a plain message (CLI11's own checks print a range
+// up to 1.8e308 and let out-of-range integers saturate), before any work.
+TEST(CliErrors, BadOptionValuesNameTheOption) {
+    const std::string base = "run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images 2 ";
+    const struct {
+        std::string args, message;
+    } cases[] = {
+        {base + "--batch 0", "--batch: must be a positive integer, got 0"},
+        {base + "--batch 1.5", "--batch: must be a positive integer, got '1.5'"},
+        {base + "--trials -1", "--trials: must be a positive integer, got -1"},
+        {"run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images -1", "--images: must be an integer >= 0, got -1"},
+        {base + "--seed 99999999999999999999", "--seed: '99999999999999999999' is out of range"},
+        {base + "--config " + repo("configs/pcm.yaml") + " --drift-times 1,nan", "--drift-times: must be a finite number of seconds >= 0, got nan"},
+        {"bench --model " + kMnistModel + " --iters 1 --chips 4", "--chips needs --config"},
+    };
+    for (const auto& c : cases) {
+        const auto r = run_cli(c.args);
+        EXPECT_NE(r.status, 0) << c.args;
+        EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << ": " << r.output;
+        EXPECT_EQ(r.output.find("1797693"), std::string::npos) << r.output;
+    }
+}
+
+// A batch that cannot fit in host memory is refused before anything is allocated (the kernel's
+// out-of-memory killer would end the process without a word).
+TEST(CliErrors, BatchLargerThanMemoryIsRefused) {
+    const auto r = run_cli("bench --model " + kMnistModel + " --iters 1 --batch 1000000000000");
+    EXPECT_NE(r.status, 0);
+    EXPECT_HAS(r.output, "a batch of 1000000000000 needs at least");
+    EXPECT_HAS(r.output, "use a smaller --batch");
+}
+
+// An output path that is a directory is refused before the run, with the real reason.
+TEST(CliErrors, ReportPathThatIsADirectory) {
+    TempDir dir;
+    fs::create_directories(dir.file("taken"));
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images 2 --out " + dir.file("taken"));
+    EXPECT_NE(r.status, 0);
+    EXPECT_HAS(r.output, "--out " + dir.file("taken") + ": is a directory");
+    EXPECT_EQ(r.output.find("top-1"), std::string::npos) << "the run should not have started: " << r.output;
 }
 
 }  // namespace

@@ -519,6 +519,37 @@ TEST(Dataset, BadNpyDtypesAreReported) {
     EXPECT_HAS(open_error(d.str()), d / "x.npy.gz" + ": npy images are memory-mapped and cannot be gzip-compressed");
 }
 
+// Data that no evaluation can use: an empty set (its report would read "0/0 correct"), float
+// pixels that are NaN or infinite, a calibration set that is not there.
+TEST(Dataset, EmptyNonFiniteAndMissingCalibrationAreReported) {
+    TempDir d;
+    const std::vector<float> none;
+    const std::vector<int64_t> no_labels;
+    write_npy(d / "x.npy", {0, 1, 2, 2}, none.data());
+    write_npy(d / "y.npy", {0}, no_labels.data());
+    write_text(d / "dataset.yaml", "format: npy\nimages: x.npy\nlabels: y.npy\n");
+    EXPECT_HAS(open_error(d.str()), d / "dataset.yaml" + ": the dataset holds no samples");
+
+    std::vector<float> img(3 * 4, 0.5f);
+    img[4 + 2] = std::nanf("");
+    const std::vector<int64_t> lab{0, 1, 2};
+    write_npy(d / "x.npy", {3, 1, 2, 2}, img.data());
+    write_npy(d / "y.npy", {3}, lab.data());
+    auto ds = open_dataset(d.str());
+    std::vector<float> x(12);
+    std::vector<int32_t> y(3);
+    ds->read(0, 1, x.data(), y.data());  // sample 0 is fine
+    EXPECT_HAS(error_of([&] { ds->read(0, 3, x.data(), y.data()); }), d / "x.npy" + ": sample 1 holds NaN at element 2");
+    img[4 + 2] = INFINITY;
+    write_npy(d / "x.npy", {3, 1, 2, 2}, img.data());
+    ds = open_dataset(d.str());
+    EXPECT_HAS(error_of([&] { ds->read(1, 1, x.data(), y.data()); }), d / "x.npy" + ": sample 1 holds an infinity at element 2");
+
+    write_text(d / "dataset.yaml", "format: npy\nimages: x.npy\nlabels: y.npy\ncalibration: ../no-such-calib\n");
+    EXPECT_HAS(open_error(d.str()), d / "dataset.yaml" + ":4: key 'calibration': ");
+    EXPECT_HAS(open_error(d.str()), "no-such-calib is not a dataset directory");
+}
+
 // ---- BatchStream ---------------------------------------------------------------------------
 
 TEST(BatchStream, DeliversEverySampleOnceInOrder) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <vector>
 
 #include "test_util.hpp"
 #include "xbarsim/backend.hpp"
@@ -151,6 +152,31 @@ TEST(OnnxImportErrors, MissingFileAndExternalData) {
     msg = import_error(repo("tests/fixtures/bad/external_data.onnx"));
     EXPECT_NE(msg.find("W_external"), std::string::npos) << msg;
     EXPECT_NE(msg.find("external data"), std::string::npos) << msg;
+}
+
+// Values no trained network holds: each is an error naming the file and the node or tensor, at
+// import (before any run), never a crash, a wrapped size or a run on garbage.
+TEST(OnnxImportErrors, ValuesNoTrainedNetworkHolds) {
+    const struct {
+        const char* file;
+        std::vector<std::string> names;  // every one must appear in the message
+    } cases[] = {
+        {"zero_units.onnx", {"gemm_zero", "would be empty"}},
+        {"duplicate_output.onnx", {"relu_second", "'y' is already produced"}},
+        {"nan_weight.onnx", {"conv_nan", "'Wn' holds NaN", "element 17"}},
+        {"negative_variance.onnx", {"bn_neg", "channel 1"}},
+        {"huge_dims.onnx", {"huge_dims", "more than 2^40 elements"}},
+        {"transpose_repeated_axis.onnx", {"transpose_rep", "axis 1 twice"}},
+        {"pool_pads_too_wide.onnx", {"pool_wide", "smaller than the kernel"}},
+        {"softmax_bad_axis.onnx", {"softmax_axis5", "axis 5"}},
+        {"non_utf8_name.onnx", {"node 0 (Relu)", "not valid UTF-8"}},
+    };
+    for (const auto& c : cases) {
+        const std::string path = repo(std::string("tests/fixtures/bad/") + c.file);
+        const auto msg = import_error(path);
+        EXPECT_NE(msg.find(path), std::string::npos) << msg;
+        for (const auto& n : c.names) EXPECT_NE(msg.find(n), std::string::npos) << c.file << ": " << msg;
+    }
 }
 
 }  // namespace

@@ -1200,6 +1200,47 @@ def write_bad(outdir):
                   "importer must report external data is unsupported / missing, naming the "
                   "initializer.")
 
+    # 7. values no trained network has (each must be an error naming the node or tensor)
+    def bad(name, nodes, x_shape, y_shape, inits, note):
+        m = simple_model(nodes, [vi("x", FL, x_shape)], [vi("y", FL, y_shape)], inits)
+        onnx.save(m, os.path.join(outdir, name + ".onnx"))
+        readme.append("- `%s.onnx` - %s" % (name, note))
+
+    bad("zero_units", [N("Gemm", ["x", "W0"], ["y"], "gemm_zero", transB=1)], ["N", 4], ["N", 0],
+        [numpy_helper.from_array(np.zeros((0, 4), np.float32), "W0")],
+        "Gemm (node `gemm_zero`) with a [0, 4] weight: its output would be empty.")
+    bad("duplicate_output", [N("Relu", ["x"], ["y"], "relu_first"), N("Relu", ["x"], ["y"], "relu_second")],
+        ["N", 4], ["N", 4], [], "two Relu nodes both produce `y` (node `relu_second` is the second).")
+    w = np.full((2, 1, 3, 3), 0.1, np.float32)
+    w[1, 0, 2, 2] = np.nan
+    bad("nan_weight", [N("Conv", ["x", "Wn"], ["y"], "conv_nan", kernel_shape=[3, 3])], ["N", 1, 5, 5], ["N", 2, 3, 3],
+        [numpy_helper.from_array(w, "Wn")], "Conv (node `conv_nan`) whose weight `Wn` holds a NaN at element 17.")
+    bn = [numpy_helper.from_array(np.array(v, np.float32), n)
+          for n, v in [("g", [1, 1]), ("b", [0, 0]), ("mu", [0, 0]), ("var", [1, -1])]]
+    bad("negative_variance", [N("BatchNormalization", ["x", "g", "b", "mu", "var"], ["y"], "bn_neg")],
+        ["N", 2, 3, 3], ["N", 2, 3, 3], bn, "BatchNormalization (node `bn_neg`) with variance -1 at channel 1.")
+    huge = TensorProto()
+    huge.name = "huge_dims"
+    huge.data_type = TensorProto.FLOAT
+    huge.dims.extend([2 ** 62 + 1])
+    huge.raw_data = b"\0\0\0\0"
+    bad("huge_dims", [N("Relu", ["x"], ["y"], "relu_ok")], ["N", 4], ["N", 4], [huge],
+        "an unused initializer `huge_dims` of dimensions [2^62 + 1] (4 bytes of data): the element "
+        "count must not wrap.")
+    bad("transpose_repeated_axis", [N("Transpose", ["x"], ["y"], "transpose_rep", perm=[0, 1, 1])], ["N", 2, 3],
+        ["N", 2, 2], [], "Transpose (node `transpose_rep`) whose perm [0, 1, 1] names axis 1 twice.")
+    bad("pool_pads_too_wide", [N("MaxPool", ["x"], ["y"], "pool_wide", kernel_shape=[2, 2], pads=[2, 2, 2, 2])],
+        ["N", 1, 4, 4], ["N", 1, 7, 7], [], "MaxPool (node `pool_wide`) with pads 2 as wide as its 2x2 kernel.")
+    bad("softmax_bad_axis", [N("Softmax", ["x"], ["y"], "softmax_axis5", axis=5)], ["N", 4], ["N", 4], [],
+        "Softmax (node `softmax_axis5`) with axis 5 on a rank-2 input.")
+    # A node name that is not UTF-8: patched into the bytes (protobuf's Python API only takes str).
+    m = simple_model([N("Relu", ["x"], ["y"], "NAMEXX")], [vi("x", FL, ["N", 4])], [vi("y", FL, ["N", 4])])
+    data = m.SerializeToString()
+    assert data.count(b"NAMEXX") == 1
+    with open(os.path.join(outdir, "non_utf8_name.onnx"), "wb") as f:
+        f.write(data.replace(b"NAMEXX", b"NAM\xff\xfeX"))
+    readme.append("- `non_utf8_name.onnx` - a Relu node (node 0) whose name holds the bytes FF FE, not UTF-8.")
+
     with open(os.path.join(outdir, "README.md"), "w") as f:
         f.write("\n".join(readme) + "\n")
     return sorted(os.listdir(outdir))
@@ -1231,7 +1272,11 @@ def check_case(c):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/fixtures", help="fixture root (ops/ and bad/ inside)")
+    ap.add_argument("--bad-only", action="store_true", help="write only bad/ (needs onnx, not torch)")
     args = ap.parse_args()
+    if args.bad_only:
+        print("bad models: %s" % " ".join(write_bad(os.path.join(args.out, "bad"))))
+        return 0
 
     for fn in (conv_cases, gemm_matmul_cases, elementwise_cases, activation_cases, pool_cases,
                bn_cases, shape_cases, softmax_cases, pad_cases, misc_cases, net_cases):

@@ -36,4 +36,9 @@ nlohmann::json describe_plan(const AnalogPlan& plan);
 // Converts YAML (resolved config, preprocessing) to JSON for reports.
 nlohmann::json yaml_to_json(const YAML::Node& node);
 
+// The text of a report file: indented JSON and a newline. Strings that are not valid UTF-8 (a
+// path or a YAML value in another encoding) get U+FFFD in their place instead of failing the
+// write after the whole run.
+std::string report_text(const nlohmann::json& report);
+
 }  // namespace xbarsim

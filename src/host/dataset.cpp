@@ -185,7 +185,13 @@ std::unique_ptr<Dataset> open_dataset(const std::string& dir_in) {
 
     // A sibling dataset of training images for calibrating analog ranges (never the test images).
     const std::string calib = yaml_string(y, root, "calibration", "");
-    if (!calib.empty()) info.calibration = (fs::path(dir) / calib).lexically_normal().string();
+    if (!calib.empty()) {
+        info.calibration = (fs::path(dir) / calib).lexically_normal().string();
+        std::error_code cec;
+        if (!fs::is_regular_file(fs::path(info.calibration) / "dataset.yaml", cec))
+            yaml_fail(y, root["calibration"], "calibration",
+                      info.calibration + " is not a dataset directory (no dataset.yaml there)");
+    }
 
     const YAML::Node pre = root["preprocessing"];
     if (pre.IsDefined()) {
@@ -207,9 +213,13 @@ std::unique_ptr<Dataset> open_dataset(const std::string& dir_in) {
     }
     if (!info.preprocessing.mean_image.empty()) info.files.push_back(info.preprocessing.mean_image);
 
-    if (idx) return detail::open_idx(std::move(spec));
-    if (cifar) return detail::open_cifar10_bin(std::move(spec));
-    return detail::open_npy(std::move(spec));
+    const std::string yaml_path = y;
+    std::unique_ptr<Dataset> ds = idx ? detail::open_idx(std::move(spec))
+                                  : cifar ? detail::open_cifar10_bin(std::move(spec))
+                                          : detail::open_npy(std::move(spec));
+    // An empty test set would give "0/0 correct" reports that look like results.
+    if (ds->info().count == 0) throw Error(yaml_path + ": the dataset holds no samples");
+    return ds;
 }
 
 }  // namespace xbarsim

@@ -1,6 +1,7 @@
 // Datasets stored as .npy: images memory-mapped (uint8, float32 or float64; NCHW, NHWC or
 // N x H x W), labels loaded whole (any integer dtype, shape (N,)). Only the pages of the
 // requested samples are touched, so datasets larger than memory stream from disk.
+#include <cmath>
 #include <optional>
 
 #include "dataset_impl.hpp"
@@ -75,6 +76,13 @@ public:
                     for (int64_t c = 0; c < C; ++c) out[c * HW + p] = scratch_[static_cast<size_t>(p * C + c)];
             }
         }
+        // Float images can hold NaN or infinities (uint8 ones cannot): a model fed those gives
+        // arbitrary predictions, so they are an error naming the sample, not a lower accuracy.
+        if (h.kind == 'f')
+            for (int64_t i = 0; i < n * e; ++i)
+                if (!std::isfinite(samples[i]))
+                    throw Error(info_.files.at(1) + ": sample " + std::to_string(first + i / e) + " holds " +
+                                (std::isnan(samples[i]) ? "NaN" : "an infinity") + " at element " + std::to_string(i % e));
         if (labels)
             for (int64_t i = 0; i < n; ++i) labels[i] = labels_[static_cast<size_t>(first + i)];
     }

@@ -85,9 +85,20 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     std::error_code ec;
     fs::rename(tmp, target, ec);
     if (ec) {
+        const std::string why = ec.message();  // before remove() reuses ec
         fs::remove(tmp, ec);
-        throw Error(path + ": cannot move the finished file into place: " + ec.message());
+        throw Error(path + ": cannot move the finished file into place: " + why);
     }
+}
+
+void require_output_file_path(const std::string& path, const std::string& option) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path target(path);
+    if (fs::is_directory(target, ec)) throw Error(option + " " + path + ": is a directory; give a file name");
+    const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    if (!fs::is_directory(dir, ec))
+        throw Error(option + " " + path + ": the directory " + dir.string() + " does not exist");
 }
 
 std::string read_file(const std::string& path) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "dataset_impl.hpp"
@@ -20,6 +21,31 @@
 namespace xbarsim {
 
 namespace {
+
+// Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points past U+10FFFF.
+bool valid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (b < 0x80) { ++i; continue; }
+        if ((b & 0xE0) == 0xC0) { len = 2; cp = b & 0x1F; }
+        else if ((b & 0xF0) == 0xE0) { len = 3; cp = b & 0x0F; }
+        else if ((b & 0xF8) == 0xF0) { len = 4; cp = b & 0x07; }
+        else return false;
+        if (i + len > s.size()) return false;
+        for (size_t k = 1; k < len; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if ((c & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (c & 0x3F);
+        }
+        static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += len;
+    }
+    return true;
+}
 
 constexpr int64_t kMinOpset = 11;
 constexpr int64_t kMaxOpset = 17;
@@ -181,6 +207,20 @@ private:
         return v;
     }
 
+    // A trained layer's parameters are finite: a NaN or infinite weight (a diverged training, a
+    // corrupt file) would make every accuracy figure meaningless without any other sign.
+    void require_finite(const Ctx& c, const Tensor& t, const std::string& what) const {
+        for (size_t k = 0; k < t.data.size(); ++k)
+            if (!std::isfinite(t.data[k]))
+                fail(c, what + " holds " + (std::isnan(t.data[k]) ? "NaN" : "an infinity") + " (element " + std::to_string(k) +
+                            " of " + shape_str(t.shape) + ")");
+    }
+    const Value& finite_constant_input(const Ctx& c, int i, const char* role) const {
+        const Value& v = constant_input(c, i, role);
+        require_finite(c, v.data, std::string(role) + " '" + c.proto.input(i) + "'");
+        return v;
+    }
+
     int emit(const Ctx& c, OpType op, std::vector<int> inputs, NodeAttrs attrs = {}) {
         if (c.proto.output_size() < 1 || c.proto.output(0).empty()) fail(c, "has no output");
         for (int i = 1; i < c.proto.output_size(); ++i)
@@ -195,7 +235,11 @@ private:
         for (int id : n.inputs) shapes.push_back(graph_.value(id).shape);
         Value out;
         out.name = c.proto.output(0);
-        out.shape = infer_shape(n, shapes, graph_.import_batch);
+        try {
+            out.shape = infer_shape(n, shapes, graph_.import_batch);
+        } catch (const Error& e) {
+            throw Error(origin_ + ": " + e.what());  // the message names the node already
+        }
         n.output = add_value(std::move(out));
         graph_.nodes.push_back(std::move(n));
         return graph_.nodes.back().output;
@@ -260,6 +304,9 @@ private:
     // ---------------------------------------------------------------- translation
     void translate(const onnx::NodeProto& p, int index) {
         Ctx c{p, p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name()};
+        // Node names become keys of ranges files and reports (YAML and JSON, both UTF-8 only).
+        if (!valid_utf8(c.name))
+            throw Error(origin_ + ": node " + std::to_string(index) + " (" + p.op_type() + ") has a name that is not valid UTF-8");
         if (!p.domain().empty() && p.domain() != "ai.onnx")
             fail(c, "op domain '" + p.domain() + "' is not supported (only the default ONNX domain is)");
         using Handler = void (Importer::*)(const Ctx&);
@@ -287,6 +334,11 @@ private:
                         "HardSigmoid, HardSwish, Tanh, MaxPool, AveragePool, GlobalAveragePool, "
                         "BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Pad, Identity, "
                         "Dropout, Constant)");
+        // ONNX graphs are single-assignment: a second producer of a name would silently replace
+        // the first one's value for every later reader.
+        for (const auto& out : p.output())
+            if (!out.empty() && ids_.count(out))
+                fail(c, "its output '" + out + "' is already produced by an earlier node, initializer or input");
         (this->*(it->second))(c);
     }
 
@@ -295,7 +347,7 @@ private:
         require_inputs(c, 2, 3);
         NodeAttrs a;
         window_attrs(c, a, false);  // first, so a 1-D/3-D conv is reported by its attribute
-        const Value& w = constant_input(c, 1, "weight");
+        const Value& w = finite_constant_input(c, 1, "weight");
         if (w.shape.size() != 4)
             fail(c, "weight has shape " + shape_str(w.shape) + "; only 2-D convolutions are supported (attribute 'kernel_shape')");
         require_rank4_input(c);
@@ -306,7 +358,7 @@ private:
         if (a.group < 1 || w.shape[0] % a.group) fail(c, "attribute 'group' = " + std::to_string(a.group) + " does not divide the output channels");
         std::vector<int> in{input_id(c, 0), input_id(c, 1)};
         if (has_input(c, 2)) {
-            const Value& b = constant_input(c, 2, "bias");
+            const Value& b = finite_constant_input(c, 2, "bias");
             if (numel(b.shape) != w.shape[0]) fail(c, "bias has shape " + shape_str(b.shape) + ", expected [" + std::to_string(w.shape[0]) + "]");
             in.push_back(input_id(c, 2));
         }
@@ -315,6 +367,8 @@ private:
 
     // A constant-weight matrix product becomes a Linear layer with W [N, K] and bias [N].
     int linear(const Ctx& c, int x, Tensor weight_nk, const Tensor* bias) {
+        require_finite(c, weight_nk, "weight '" + c.proto.input(1) + "'");
+        if (bias) require_finite(c, *bias, "bias");
         Value w;
         w.name = c.name + ".weight";
         w.is_constant = true;
@@ -468,13 +522,17 @@ private:
         if (attr_int(c, "training_mode", 0) != 0) fail(c, "attribute 'training_mode' = 1 is not supported (inference only)");
         if (attr_int(c, "spatial", 1) != 1) fail(c, "attribute 'spatial' = 0 is not supported");
         const float eps = attr_float(c, "epsilon", 1e-5f);
-        const Value& gamma = constant_input(c, 1, "scale");
-        const Value& beta = constant_input(c, 2, "B");
-        const Value& mean = constant_input(c, 3, "mean");
-        const Value& var = constant_input(c, 4, "var");
+        const Value& gamma = finite_constant_input(c, 1, "scale");
+        const Value& beta = finite_constant_input(c, 2, "B");
+        const Value& mean = finite_constant_input(c, 3, "mean");
+        const Value& var = finite_constant_input(c, 4, "var");
         const int64_t ch = numel(gamma.shape);
         for (const Value* v : {&beta, &mean, &var})
             if (numel(v->shape) != ch) fail(c, "parameter '" + v->name + "' has " + std::to_string(numel(v->shape)) + " values, scale has " + std::to_string(ch));
+        for (size_t k = 0; k < var.data.data.size(); ++k)
+            if (!(static_cast<double>(var.data.data[k]) + eps > 0.0))
+                fail(c, "variance '" + var.name + "' is " + std::to_string(var.data.data[k]) + " at channel " + std::to_string(k) +
+                            ": variance + epsilon must be positive");
         // Precompute y = x * scale + shift once; folding and the standalone op both use it.
         Tensor scale({ch}), shift({ch});
         for (int64_t i = 0; i < ch; ++i) {

@@ -25,14 +25,30 @@ void check_count(const Field& f, int64_t count, const std::string& where) {
                     std::to_string(count));
 }
 
+std::string dims_str(const onnx::TensorProto& t) {
+    std::string s = "[";
+    for (int i = 0; i < t.dims_size(); ++i) s += (i ? ", " : "") + std::to_string(t.dims(i));
+    return s + "]";
+}
+
 }  // namespace
 
 Value decode_tensor(const onnx::TensorProto& t, const std::string& where) {
     Value v;
     v.name = t.name();
     v.is_constant = true;
-    for (int64_t d : t.dims()) v.shape.push_back(d);
-    const int64_t count = numel(v.shape);
+    // Dimensions come straight from the file: negative ones, or a product past 2^40 elements
+    // (4 TiB of floats, and far past what int64 products of a few dims can hold), would wrap
+    // the sizes every check below relies on.
+    constexpr int64_t kMaxElements = int64_t{1} << 40;
+    int64_t count = 1;
+    for (int64_t d : t.dims()) {
+        if (d < 0 || (d > 0 && count > kMaxElements / d))
+            throw Error(where + ": tensor '" + t.name() + "' has dimensions " + dims_str(t) +
+                        (d < 0 ? ", one of them negative" : ", more than 2^40 elements"));
+        count *= d;
+        v.shape.push_back(d);
+    }
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
         throw Error(where + ": tensor '" + t.name() +
                     "' is stored in external data, which xbarsim does not read; re-export with the weights "

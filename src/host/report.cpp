@@ -133,4 +133,8 @@ nlohmann::json make_run_report(const Config& config, const Graph& graph, const s
     return j;
 }
 
+std::string report_text(const nlohmann::json& report) {
+    return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace xbarsim

@@ -89,7 +89,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& node_n
     return out;
 }
 
-Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import_batch) {
+namespace {
+
+Shape infer_shape_unchecked(const Node& node, const std::vector<Shape>& in, int64_t import_batch) {
     const auto& a = node.attrs;
     switch (node.op) {
     case OpType::Conv: {
@@ -108,6 +110,13 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     case OpType::AveragePool: {
         require_rank(node, in[0], 4, "input");
         const auto g = window_geometry(a, in[0][2], in[0][3]);
+        // As ONNX Runtime and PyTorch: a pad as wide as the (dilated) kernel would give windows
+        // that see only padding (-inf for MaxPool).
+        const int64_t eff_h = (g.kernel_h - 1) * g.dilation_h + 1, eff_w = (g.kernel_w - 1) * g.dilation_w + 1;
+        if (std::max(g.pad_top, g.pad_bottom) >= eff_h || std::max(g.pad_left, g.pad_right) >= eff_w)
+            fail(node, "pads [" + std::to_string(g.pad_top) + ", " + std::to_string(g.pad_left) + ", " + std::to_string(g.pad_bottom) +
+                           ", " + std::to_string(g.pad_right) + "] must be smaller than the kernel [" + std::to_string(eff_h) + ", " +
+                           std::to_string(eff_w) + "]");
         if (g.out_h <= 0 || g.out_w <= 0) fail(node, "input " + shape_str(in[0]) + " is smaller than the window");
         return {in[0][0], in[0][1], g.out_h, g.out_w};
     }
@@ -162,7 +171,9 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     case OpType::HardSwish:
     case OpType::Tanh:
     case OpType::Identity:
+        return in[0];
     case OpType::Softmax:
+        normalize_axis(a.axis, static_cast<int64_t>(in[0].size()), node.name);  // checked here, not at run time
         return in[0];
     case OpType::BatchNorm:
         if (in[0].size() < 2) fail(node, "input must have rank >= 2, got " + shape_str(in[0]));
@@ -213,8 +224,11 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
         const std::vector<int64_t>& perm = a.perm;  // the importer fills in the default
         if (perm.size() != rank) fail(node, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
         Shape out(rank);
+        std::vector<bool> used(rank, false);
         for (size_t i = 0; i < rank; ++i) {
             if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(rank)) fail(node, "perm entry out of range");
+            if (used[static_cast<size_t>(perm[i])]) fail(node, "perm names axis " + std::to_string(perm[i]) + " twice");
+            used[static_cast<size_t>(perm[i])] = true;
             out[i] = in[0][static_cast<size_t>(perm[i])];
         }
         return out;
@@ -249,6 +263,21 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     }
     }
     fail(node, "no shape rule");
+}
+
+}  // namespace
+
+Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import_batch) {
+    Shape out = infer_shape_unchecked(node, in, import_batch);
+    // A tensor without elements (a layer of 0 units, a Reshape to 0) is never part of a
+    // meaningful network, and every op below would divide by its size.
+    if (std::any_of(out.begin(), out.end(), [](int64_t d) { return d <= 0; }))
+        fail(node, "output " + shape_str(out) + " would be empty (inputs " + [&] {
+            std::string s;
+            for (const Shape& x : in) s += (s.empty() ? "" : ", ") + shape_str(x);
+            return s;
+        }() + ")");
+    return out;
 }
 
 MatMulLayout matmul_layout(const Shape& a, const Shape& b) {

@@ -11,11 +11,13 @@
 #include "../cpu_ops.hpp"
 #include "analog_setup.hpp"
 #include "commands.hpp"
+#include "validators.hpp"
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/cuda_backend.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/host_memory.hpp"
 #include "xbarsim/node_profile.hpp"
 #include "xbarsim/onnx_import.hpp"
 #include "xbarsim/report.hpp"
@@ -82,8 +84,16 @@ nlohmann::json profile_json(const PassProfile& p) {
 
 void bench(const BenchArgs& a) {
     if (a.iters < 1) throw Error("--iters must be at least 1");
+    if (a.chips > 1 && a.config.empty()) throw Error("--chips needs --config (chips are instances of its analog layers)");
+    if (!a.out.empty()) require_output_file_path(a.out);
     const Graph graph = load_onnx(a.model);
     auto backend = make_backend(a.backend, {static_cast<int>(a.threads)});
+    // The input batch lives in host memory on every backend, the activations too on the CPU.
+    const bool on_cpu = backend->name() == "cpu";
+    require_host_memory(on_cpu ? activation_peak_bytes(graph, a.batch)
+                               : static_cast<uint64_t>(numel(graph.input_shape()) / std::max<int64_t>(graph.import_batch, 1)) *
+                                     static_cast<uint64_t>(a.batch) * sizeof(float),
+                        "a batch of " + std::to_string(a.batch), "--batch");
     backend->load(graph);
 
     Shape shape = graph.input_shape();
@@ -222,7 +232,7 @@ void bench(const BenchArgs& a) {
                                        {"speedup_over_one_chip_per_pass", chips * analog_s / chips_s}};
         if (engine_profile) j["profile"]["engine"] = profile_json(*engine_profile);
         if (analog_profile) j["profile"]["analog"] = profile_json(*analog_profile);
-        write_file_atomic(a.out, j.dump(2) + "\n");
+        write_file_atomic(a.out, report_text(j));
     }
 }
 
@@ -233,13 +243,13 @@ Command add_bench(CLI::App& app) {
     app.add_option("--model", a->model, "ONNX model file")->required();
     app.add_option("--backend", a->backend, "Backend to measure: cpu, cuda, or auto (cuda when a GPU is present)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
-    app.add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber);
-    app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(CLI::NonNegativeNumber);
+    app.add_option("--batch", a->batch, "Batch size")->check(positive_integer());
+    app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(positive_integer());
+    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(non_negative_integer());
     app.add_option("--config", a->config, "Also time the network with this config's analog layers");
     app.add_option("--chips", a->chips,
                    "Also time this many Monte Carlo chip instances side by side in one pass (needs --config)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
     app.add_flag("--profile", a->profile,
                  "Also time every node (separate passes) and print the time per op kind and the slowest nodes");
     add_analog_options(app, a->analog);

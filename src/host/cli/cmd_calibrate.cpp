@@ -5,6 +5,7 @@
 
 #include "analog_setup.hpp"
 #include "commands.hpp"
+#include "validators.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 #include "xbarsim/file_util.hpp"
@@ -21,6 +22,7 @@ struct CalibrateArgs {
 };
 
 void calibrate_command(const CalibrateArgs& a) {
+    require_output_file_path(a.out);
     const Config config = load_config(a.config);
     if (!config.analog.enabled) throw Error("config '" + a.config + "' runs every layer digitally: nothing to calibrate");
     const Graph graph = load_onnx(a.model);
@@ -53,8 +55,8 @@ Command add_calibrate(CLI::App& app) {
     app.add_option("--model", a->model, "ONNX model file")->required();
     app.add_option("--data", a->data, "Calibration dataset: training images, not the test set (e.g. data/cifar10-calib)")->required();
     app.add_option("--config", a->config, "Simulation config YAML with analog layers")->required();
-    app.add_option("--images", a->images, "Calibration samples (default 500)")->check(CLI::PositiveNumber);
-    app.add_option("--batch", a->batch, "Samples per forward pass")->check(CLI::PositiveNumber);
+    app.add_option("--images", a->images, "Calibration samples (default 500)")->check(positive_integer());
+    app.add_option("--batch", a->batch, "Samples per forward pass")->check(positive_integer());
     app.add_option("--out", a->out, "Ranges file to write (YAML)")->required();
     app.add_option("--backend", a->backend, "Backend of the calibration passes: cpu, cuda, or auto (overrides run.backend)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

@@ -20,6 +20,7 @@ struct CostArgs {
 };
 
 void cost_command(const CostArgs& a) {
+    if (!a.out.empty()) require_output_file_path(a.out);
     Config config;
     if (!a.config.empty()) config = load_config(a.config);
     const Graph graph = load_onnx(a.model);
@@ -38,7 +39,7 @@ void cost_command(const CostArgs& a) {
         j["config_source"] = config.source;
         j["model"] = describe_model(graph, a.model);
         j["cost"] = report.to_json();
-        write_file_atomic(a.out, j.dump(2) + "\n");
+        write_file_atomic(a.out, report_text(j));
         std::printf("report    %s\n", a.out.c_str());
     }
 }

@@ -8,6 +8,7 @@
 
 #include "analog_setup.hpp"
 #include "commands.hpp"
+#include "validators.hpp"
 #include "run_cost.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/config.hpp"
@@ -15,6 +16,7 @@
 #include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/host_memory.hpp"
 #include "xbarsim/layer_stats.hpp"
 #include "xbarsim/onnx_import.hpp"
 #include "xbarsim/report.hpp"
@@ -56,6 +58,7 @@ void print_summary(const std::vector<EvalResult>& trials, const std::string& dat
 }
 
 void run(const RunArgs& a) {
+    if (!a.out.empty()) require_output_file_path(a.out);
     const auto t0 = std::chrono::steady_clock::now();
     Config config;
     if (!a.config.empty()) config = load_config(a.config);
@@ -74,6 +77,13 @@ void run(const RunArgs& a) {
     if (!a.drift_times.empty() && (!analog || !analog->plan.device.drift.enabled))
         throw Error("--drift-times needs a config whose device drifts (device.drift.enabled)");
     auto backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
+    if (backend->name() == "cpu") {
+        const int64_t count = dataset->info().count;
+        const int64_t samples = config.run.images > 0 ? std::min(config.run.images, count) : count;
+        const int64_t batch = std::min<int64_t>(config.run.batch_size, samples);
+        require_host_memory(activation_peak_bytes(graph, batch), "a batch of " + std::to_string(batch),
+                            "--batch (run.batch_size)");
+    }
     backend->load(graph, analog ? &analog->plan : nullptr);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -148,7 +158,7 @@ void run(const RunArgs& a) {
         }
         if (!snr_json.empty()) report["layer_snr"] = snr_json;
         if (cost) report["cost"] = cost_json;
-        write_file_atomic(a.out, report.dump(2) + "\n");
+        write_file_atomic(a.out, report_text(report));
         std::printf("report    %s\n", a.out.c_str());
     }
 }
@@ -160,24 +170,25 @@ Command add_run(CLI::App& app) {
     app.add_option("--model", a->model, "ONNX model file")->required();
     app.add_option("--data", a->data, "Dataset directory (holding dataset.yaml)")->required();
     app.add_option("--config", a->config, "Simulation config YAML (see configs/ and docs/config.md)");
-    app.add_option("--images", a->images, "Evaluate only the first N samples (0 = all; overrides run.images)");
-    app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(CLI::NonNegativeNumber);
-    app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(CLI::PositiveNumber);
+    app.add_option("--images", a->images, "Evaluate only the first N samples (0 = all; overrides run.images)")
+        ->check(non_negative_integer());
+    app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(positive_integer());
+    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(non_negative_integer());
+    app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(positive_integer());
     app.add_option("--chips-per-pass", a->chips_per_pass,
                    "Monte Carlo chips evaluated side by side in one pass (GPU; 0 = as many as fit in memory)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(CLI::NonNegativeNumber);
+        ->check(non_negative_integer());
+    app.add_option("--seed", a->seed, "Seed of every random draw (overrides run.seed)")->check(non_negative_integer());
     app.add_option("--backend", a->backend, "cpu, cuda, or auto (cuda when a GPU is present; overrides run.backend)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     add_analog_options(app, a->analog);
     app.add_option("--drift-times", a->drift_times,
                    "Evaluate the same chips at these times after programming, seconds (e.g. 1,3600,86400)")
         ->delimiter(',')
-        ->check(CLI::NonNegativeNumber);
+        ->check(non_negative_float_seconds());
     app.add_option("--layer-stats", a->layer_stats,
                    "Per-layer output SNR (dB) of the analog layers against the digital network, on the first N samples")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
     app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)");
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { run(*a); };

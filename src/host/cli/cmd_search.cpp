@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "validators.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
+#include "xbarsim/report.hpp"
 #include "xbarsim/search/space.hpp"
 #include "xbarsim/stats.hpp"
 
@@ -25,19 +27,6 @@ struct SearchArgs {
     int64_t seed = -1, final_trials = -1, final_images = -1;
     bool resume = false, quiet = false;
 };
-
-// A count of at least 1, with a plain message (CLI::PositiveNumber prints its range up to the
-// largest double, and accepts fractions).
-CLI::Validator positive_integer() {
-    return CLI::Validator(
-        [](std::string& v) -> std::string {
-            char* end = nullptr;
-            const long n = std::strtol(v.c_str(), &end, 10);
-            if (v.empty() || *end != '\0' || n < 1) return "must be a positive integer, got '" + v + "'";
-            return "";
-        },
-        "");
-}
 
 nlohmann::json genes_json(const search::SearchProblem& p, const search::Genome& g) {
     nlohmann::json j;
@@ -128,7 +117,7 @@ void run(const SearchArgs& a) {
     summary["points"] = points;
     summary["best_edap_within_1pct"] = best.is_null() ? nlohmann::json(nullptr) : best;
     summary["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    write_file_atomic((std::filesystem::path(a.out) / "summary.json").string(), summary.dump(2) + "\n");
+    write_file_atomic((std::filesystem::path(a.out) / "summary.json").string(), report_text(summary));
     if (!best.is_null())
         std::printf("best      EDAP x%.2f at <= 1 %% top-1 loss (#%d), TOPS/W x%.2f, TOPS/mm2 x%.2f\n", best_edap, best["id"].get<int>(),
                     best["ratios"]["tops_per_w"].get<double>(), best["ratios"]["tops_per_mm2"].get<double>());
@@ -142,16 +131,19 @@ Command add_search(CLI::App& app) {
     app.add_option("--space", a->space, "Search space file (configs/search/*-space.yaml; docs/search.md)")->required()->check(CLI::ExistingFile);
     app.add_option("--data", a->data, "Dataset for fitness (use training images, e.g. data/cifar10-calib)")->required();
     app.add_option("--out", a->out, "Output directory")->required();
-    app.add_option("--generations", a->generations, "Generations after the initial population (default: the space file's)");
-    app.add_option("--population", a->population, "Population size, a multiple of 4 (default: the space file's)");
-    app.add_option("--seed", a->seed, "Seed of the search and of every simulation");
+    app.add_option("--generations", a->generations, "Generations after the initial population (default: the space file's)")
+        ->check(non_negative_integer());
+    app.add_option("--population", a->population, "Population size, a multiple of 4 (default: the space file's)")
+        ->check(positive_integer());
+    app.add_option("--seed", a->seed, "Seed of the search and of every simulation")->check(non_negative_integer());
     app.add_option("--workers", a->workers, "Candidates evaluated at once, each on its own host thread and backend "
                                             "(default: fitness.workers, else 4 on CUDA and 1 on the CPU)")
         ->check(positive_integer());
     app.add_flag("--resume", a->resume, "Continue the search in --out from its checkpoint");
     app.add_option("--test-data", a->test_data, "Test set for the final re-evaluation of the front (default: the space file's final.data)");
-    app.add_option("--final-trials", a->final_trials, "Chip instances per front member in the final re-evaluation");
-    app.add_option("--final-images", a->final_images, "Test images in the final re-evaluation (0 = all)");
+    app.add_option("--final-trials", a->final_trials, "Chip instances per front member in the final re-evaluation")
+        ->check(positive_integer());
+    app.add_option("--final-images", a->final_images, "Test images in the final re-evaluation (0 = all)")->check(non_negative_integer());
     app.add_flag("--quiet", a->quiet, "No per-generation lines");
     return [a] { run(*a); };
 }
