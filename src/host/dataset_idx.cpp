@@ -40,9 +40,14 @@ std::vector<int64_t> parse_idx(const std::string& path, const std::vector<uint8_
     std::string text;
     for (size_t i = 0; i < ndim; ++i) {
         dims.push_back(be32(bytes.data() + 4 + 4 * i));
-        total *= dims.back();
         text += (i ? " x " : "") + std::to_string(dims.back());
+        // Past 2^40 bytes the header cannot describe a real file; stop before the product wraps.
+        if (total > 0 && dims.back() > (int64_t{1} << 40) / total) total = int64_t{1} << 41;
+        else total *= dims.back();
     }
+    if (total > (int64_t{1} << 40))
+        throw Error(path + ": header says " + text + " uint8, more than 2^40 bytes; the file holds " +
+                    std::to_string(bytes.size() - head));
     const size_t have = bytes.size() - head;
     if (have < static_cast<size_t>(total))
         throw Error(path + ": file truncated: header says " + text + " uint8 (" + std::to_string(total) +
