@@ -387,9 +387,10 @@ TEST(CliErrors, BadOptionValuesNameTheOption) {
     const struct {
         std::string args, message;
     } cases[] = {
-        {base + "--batch 0", "--batch: must be a positive integer, got 0"},
-        {base + "--batch 1.5", "--batch: must be a positive integer, got '1.5'"},
-        {base + "--trials -1", "--trials: must be a positive integer, got -1"},
+        {base + "--batch 0", "--batch: must be an integer from 1 to 65536, got 0"},
+        {base + "--batch 70000", "--batch: must be an integer from 1 to 65536, got 70000"},
+        {base + "--batch 1.5", "--batch: must be an integer from 1 to 65536, got '1.5'"},
+        {base + "--trials -1", "--trials: must be an integer from 1 to 1000000, got -1"},
         {"run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images -1", "--images: must be an integer >= 0, got -1"},
         {base + "--seed 99999999999999999999", "--seed: '99999999999999999999' is out of range"},
         {base + "--config " + repo("configs/pcm.yaml") + " --drift-times 1,nan", "--drift-times: must be a finite number of seconds >= 0, got nan"},

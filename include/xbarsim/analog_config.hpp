@@ -4,6 +4,7 @@
 // (`device:`). docs/config.md lists every key with unit and default.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,12 @@
 #include "xbarsim/analog/device_model.hpp"
 
 namespace xbarsim {
+
+// Bounds of the analog keys (docs/config.md). A crossbar has at most a few thousand rows or
+// columns in any published design; 2^16 leaves room for exploration while a larger value (a
+// typo) would otherwise overflow the tiling arithmetic or allocate without bound.
+inline constexpr int64_t kMaxArraySize = 65536;       // array.rows, array.cols, adc.columns_per_adc
+inline constexpr float kMaxRangeValue = 1e20f;        // input.range, adc.range given as a number
 
 // Where a range (input full scale, ADC full scale) comes from.
 enum class RangeMode {
@@ -80,6 +87,10 @@ AnalogConfig parse_analog_config(const YAML::Node& root, const std::string& file
 // The resolved settings of MVM layer `index` (0-based, in graph order, of `count`) named `name`.
 // Throws Error when an override names keys that do not apply or values out of range.
 AnalogLayerConfig resolve_layer(const AnalogConfig& config, const std::string& name, int index, int count);
+
+// Throws Error naming the config file, the key layers[i].match, its line and `model` for the first
+// override that matches none of `mvm_layers` (the model's Conv/Gemm/MatMul layers in graph order).
+void check_overrides_match(const AnalogConfig& config, const std::vector<std::string>& mvm_layers, const std::string& model);
 
 // True when an override's `match` selects the layer.
 bool layer_matches(const std::string& match, const std::string& name, int index, int count);

@@ -47,11 +47,17 @@ struct AnalogPlan {
     std::vector<AnalogLayerPlan> layers;  // analog layers only, in graph order
     analog::DeviceParams device;
     uint64_t seed = 1;
+    std::string model;                    // the graph's source file, for messages
+    std::vector<std::string> mvm_layers;  // every Conv/Gemm/MatMul layer of the model, analog or not
     bool needs_calibration() const;       // some range is still to be measured
     const AnalogLayerPlan* find(size_t node) const;
 };
 
-// Resolves every MVM layer's settings; layers kept digital are left out. Explicit and "max"
+// Names of the graph's Conv/Gemm/MatMul layers in graph order (what `match` indices count).
+std::vector<std::string> mvm_layer_names(const Graph& graph);
+
+// Resolves every MVM layer's settings; layers kept digital are left out. An override of the
+// config that matches no MVM layer of the graph is an Error (check_overrides_match). Explicit and "max"
 // ranges are filled in where they need no data.
 AnalogPlan make_analog_plan(const Graph& graph, const AnalogConfig& config, uint64_t seed);
 
@@ -70,7 +76,9 @@ void calibrate(const Graph& graph, AnalogPlan& plan, Dataset& dataset, const Pre
 
 // Ranges file (YAML): per layer name, input range, input sign and ADC range per slice.
 void save_ranges(const AnalogPlan& plan, const std::string& path, const std::string& provenance);
-// Fills the plan's ranges from a file; every analog layer must be present (error names it).
+// Fills the plan's ranges from a file; every analog layer must be present and every layer named
+// must be an MVM layer of the model (errors name the layer, file and line). Ranges must be finite,
+// positive and at most kMaxRangeValue as floats.
 void load_ranges(AnalogPlan& plan, const std::string& path);
 
 }  // namespace xbarsim

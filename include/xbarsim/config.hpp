@@ -3,12 +3,19 @@
 // Command-line flags override the file; the fully resolved config goes into every report.
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <string>
 
 #include "xbarsim/analog_config.hpp"
 #include "xbarsim/cost/cost_config.hpp"
 
 namespace xbarsim {
+
+// Bounds of the run keys (docs/config.md): far beyond any real run, so that a typo fails at load
+// instead of allocating without bound or running for ever.
+inline constexpr int64_t kMaxBatchSize = 65536;
+inline constexpr int64_t kMaxThreads = 4096;
+inline constexpr int64_t kMaxTrials = 1000000;
 
 struct RunConfig {
     std::string backend = "cpu";  // cpu, cuda, or auto (cuda when a GPU is present)

@@ -28,8 +28,10 @@ RangeSpec parse_range(const std::string& file, const YAML::Node& map, const std:
             r.mode = RangeMode::Max;
         } else {
             r.mode = RangeMode::Value;
-            r.value = static_cast<float>(yaml_number(file, map, "range", 0.0, section));
-            if (!(r.value > 0.0f)) yaml_fail(file, n, section + ".range", "must be positive");
+            // Checked as the float it is stored in: 1e300 would become inf and 1e-300 zero.
+            r.value = yaml_as_float(file, n, section + ".range", yaml_number(file, map, "range", 0.0, section));
+            if (!(r.value > 0.0f && r.value <= kMaxRangeValue))
+                yaml_fail(file, n, section + ".range", "must be positive and at most 1e20");
         }
     }
     const std::string method = yaml_string(file, map, "method", "", section);
@@ -65,8 +67,7 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
     c.weight_percentile = yaml_number(file, node, "weight_percentile", c.weight_percentile, section);
     if (!(c.weight_percentile > 0 && c.weight_percentile <= 100))
         yaml_fail(file, at(node, "weight_percentile"), section + ".weight_percentile", "must be in (0, 100]");
-    c.mapping.slices = static_cast<int>(yaml_int(file, node, "slices", c.mapping.slices, section));
-    if (c.mapping.slices < 1 || c.mapping.slices > 24) yaml_fail(file, at(node, "slices"), section + ".slices", "must be 1..24");
+    c.mapping.slices = static_cast<int>(yaml_int_in(file, node, "slices", c.mapping.slices, 1, 24, section));
     c.mapping.cell_bits = parse_bits(file, node, "cell_bits", c.mapping.cell_bits, section, 1);
     const std::string scaling = yaml_string(file, node, "weight_scaling", "", section);
     if (scaling == "layer") c.mapping.per_column_scale = false;
@@ -83,19 +84,15 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
 
     const YAML::Node array = at(node, "array");
     yaml_check_keys(file, array, section + ".array", {"rows", "cols"});
-    c.mapping.array_rows = yaml_int(file, array, "rows", c.mapping.array_rows, section + ".array");
-    c.mapping.array_cols = yaml_int(file, array, "cols", c.mapping.array_cols, section + ".array");
-    if (c.mapping.array_rows < 1) yaml_fail(file, at(array, "rows"), section + ".array.rows", "must be positive");
-    if (c.mapping.array_cols < 1) yaml_fail(file, at(array, "cols"), section + ".array.cols", "must be positive");
+    c.mapping.array_rows = yaml_int_in(file, array, "rows", c.mapping.array_rows, 1, kMaxArraySize, section + ".array");
+    c.mapping.array_cols = yaml_int_in(file, array, "cols", c.mapping.array_cols, 1, kMaxArraySize, section + ".array");
 
     const YAML::Node input = at(node, "input");
     const std::string in = section + ".input";
     yaml_check_keys(file, input, in, {"bits", "range", "percentile", "method", "sign", "slice_bits", "accumulation"});
     c.input_bits = parse_bits(file, input, "bits", c.input_bits, in, 2);
     c.input_range = parse_range(file, input, in, c.input_range);
-    c.input_slice_bits = static_cast<int>(yaml_int(file, input, "slice_bits", c.input_slice_bits, in));
-    if (c.input_slice_bits < 0 || c.input_slice_bits > 24)
-        yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "must be 0 (not bit-serial) or 1..24");
+    c.input_slice_bits = static_cast<int>(yaml_int_in(file, input, "slice_bits", c.input_slice_bits, 0, 24, in));
     if (c.input_slice_bits > 0 && c.input_bits == 0)
         yaml_fail(file, at(input, "slice_bits"), in + ".slice_bits", "bit-serial inputs need input.bits > 0");
     const std::string accumulation = yaml_string(file, input, "accumulation", "", in);
@@ -117,8 +114,7 @@ AnalogLayerConfig apply_layer_keys(const std::string& file, const YAML::Node& no
     if (c.adc_symmetric && c.adc_bits == 1) yaml_fail(file, at(adc, "bits"), ad + ".bits", "a symmetric ADC needs at least 2 bits");
     c.stochastic_rounding = yaml_bool(file, adc, "stochastic_rounding", c.stochastic_rounding, ad);
     c.adc_per_column = yaml_bool(file, adc, "per_column", c.adc_per_column, ad);
-    c.columns_per_adc = static_cast<int>(yaml_int(file, adc, "columns_per_adc", c.columns_per_adc, ad));
-    if (c.columns_per_adc < 1) yaml_fail(file, at(adc, "columns_per_adc"), ad + ".columns_per_adc", "must be positive");
+    c.columns_per_adc = static_cast<int>(yaml_int_in(file, adc, "columns_per_adc", c.columns_per_adc, 1, kMaxArraySize, ad));
     const std::string adc_type = yaml_string(file, adc, "type", "", ad);
     if (adc_type == "flash") c.adc_type = AdcType::Flash;
     else if (adc_type == "sar") c.adc_type = AdcType::Sar;
@@ -193,6 +189,35 @@ bool layer_matches(const std::string& match, const std::string& name, int index,
     const long v = std::strtol(match.c_str(), &end, 10);
     if (!match.empty() && end && *end == '\0') return v == index || (v < 0 && count + v == index);
     return fnmatch(match.c_str(), name.c_str(), 0) == 0;
+}
+
+void check_overrides_match(const AnalogConfig& config, const std::vector<std::string>& mvm_layers, const std::string& model) {
+    const int count = static_cast<int>(mvm_layers.size());
+    for (size_t i = 0; i < config.overrides.size(); ++i) {
+        const auto& o = config.overrides[i];
+        bool any = false;
+        for (int j = 0; j < count && !any; ++j) any = layer_matches(o.match, mvm_layers[static_cast<size_t>(j)], j, count);
+        if (any) continue;
+        // A config is often written for one model and run with another: an override that
+        // selects nothing would silently leave its layers at the defaults.
+        std::string names;
+        for (int j = 0; j < count && j < 8; ++j) {
+            if (j > 0) names += ", ";
+            names += mvm_layers[static_cast<size_t>(j)];
+        }
+        if (count > 8) names += ", ...";
+        const YAML::Node& node = o.node;
+        const YAML::Node m = node.IsMap() ? node["match"] : YAML::Node(YAML::NodeType::Undefined);
+        // Built by appending: GCC 12 warns falsely (-Wrestrict) on "literal" + std::to_string().
+        std::string msg = m.IsDefined() ? yaml_where(config.file, m) : config.file;
+        if (!m.IsDefined() && o.line > 0) msg.append(":").append(std::to_string(o.line));
+        msg.append(": key 'layers[").append(std::to_string(i)).append("].match': '").append(o.match);
+        msg.append("' matches no Conv/Gemm/MatMul layer of model '").append(model).append("' (its ");
+        msg.append(std::to_string(count)).append(" such layers, by name or by index 0..").append(std::to_string(count - 1));
+        msg.append(" or -").append(std::to_string(count)).append("..-1: ").append(names);
+        msg.append("; `xbarsim inspect` lists them)");
+        throw Error(msg);
+    }
 }
 
 AnalogLayerConfig resolve_layer(const AnalogConfig& config, const std::string& name, int index, int count) {

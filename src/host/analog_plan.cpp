@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -99,13 +100,23 @@ void fill_static_ranges(AnalogLayerPlan& l) {
 
 }  // namespace
 
+std::vector<std::string> mvm_layer_names(const Graph& graph) {
+    std::vector<std::string> names;
+    for (const auto& n : graph.nodes)
+        if (is_mvm_layer(n.op)) names.push_back(n.name);
+    return names;
+}
+
 AnalogPlan make_analog_plan(const Graph& graph, const AnalogConfig& config, uint64_t seed) {
     AnalogPlan plan;
     plan.device = config.device;
     plan.seed = seed;
+    plan.model = graph.source.empty() ? std::string("(in memory)") : graph.source;
     std::vector<size_t> mvm;
     for (size_t i = 0; i < graph.nodes.size(); ++i)
         if (is_mvm_layer(graph.nodes[i].op)) mvm.push_back(i);
+    plan.mvm_layers = mvm_layer_names(graph);
+    check_overrides_match(config, plan.mvm_layers, plan.model);
     for (size_t j = 0; j < mvm.size(); ++j) {
         const Node& n = graph.nodes[mvm[j]];
         AnalogLayerPlan l;
@@ -312,38 +323,86 @@ void save_ranges(const AnalogPlan& plan, const std::string& path, const std::str
     write_file_atomic(path, std::string(out.c_str()) + "\n");
 }
 
+namespace {
+
+// A range value of a ranges file as the float it is stored in: finite, positive, at most
+// kMaxRangeValue (calibration never writes more; a larger one is an edited or foreign file).
+float stored_range(const std::string& path, const YAML::Node& node, const std::string& key, double v) {
+    const float f = yaml_as_float(path, node, key, v);
+    if (!(f > 0.0f && f <= kMaxRangeValue)) {
+        char got[64];
+        std::snprintf(got, sizeof got, "%g", v);
+        yaml_fail(path, node, key, std::string("must be positive and at most 1e20, got ") + got);
+    }
+    return f;
+}
+
+// Each value of the list `key` of `e` checked by stored_range, with the element's own line.
+std::vector<float> range_list(const std::string& path, const YAML::Node& e, const std::string& key, const std::string& sec) {
+    const auto values = yaml_number_list(path, e, key, sec);
+    const YAML::Node n = e[key];
+    std::vector<float> out;
+    out.reserve(values.size());
+    for (size_t i = 0; i < values.size(); ++i)
+        out.push_back(stored_range(path, n.IsSequence() ? n[i] : n, sec + "." + key + "[" + std::to_string(i) + "]", values[i]));
+    return out;
+}
+
+// Every layer named in the file must be a Conv/Gemm/MatMul layer of the model: a ranges file is
+// written for one model, and a name it does not know means the file belongs to another.
+// Layers of the model that this config keeps digital are allowed (a file calibrated with more
+// analog layers serves a config with fewer).
+void check_ranges_layers(const AnalogPlan& plan, const std::string& path, const YAML::Node& layers) {
+    std::vector<std::string> known = plan.mvm_layers;
+    if (known.empty())
+        for (const auto& l : plan.layers) known.push_back(l.name);
+    for (const auto& kv : layers) {
+        const std::string name = yaml_key(path, kv.first, "layers");
+        if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+        yaml_fail(path, kv.first, "layers." + name,
+                  "no Conv/Gemm/MatMul layer of this name in model '" + plan.model +
+                      "' (the ranges file was written for another model; calibrate with this model and config)");
+    }
+}
+
+}  // namespace
+
 void load_ranges(AnalogPlan& plan, const std::string& path) {
     const YAML::Node root = load_yaml_file(path);
+    if (!root.IsDefined() || root.IsNull())
+        throw Error(path + ": empty ranges file (expected 'layers:' as written by xbarsim calibrate)");
     yaml_check_keys(path, root, "", {"layers"});
     const YAML::Node layers = root["layers"];
+    if (!layers.IsDefined() || layers.IsNull())
+        yaml_fail(path, root, "layers", "required key is missing or empty (a ranges file as written by xbarsim calibrate)");
     yaml_require_map(path, layers, "layers");
+    yaml_check_unique_keys(path, layers, "layers");
+    check_ranges_layers(plan, path, layers);
     for (auto& l : plan.layers) {
         const YAML::Node e = layers[l.name];
         if (!e.IsDefined()) throw Error(path + ": no ranges for analog layer '" + l.name + "' (calibrate with the same model and config)");
         const std::string sec = "layers." + l.name;
         yaml_check_keys(path, e, sec, {"input_range", "input_signed", "adc_range", "adc_column_range"});
-        l.input_range = static_cast<float>(yaml_number_required(path, e, "input_range", sec));
-        if (!(l.input_range > 0.0f)) yaml_fail(path, e["input_range"], sec + ".input_range", "must be positive");
+        const double input_range = yaml_number_required(path, e, "input_range", sec);
+        l.input_range = stored_range(path, e["input_range"], sec + ".input_range", input_range);
         l.input_signed = yaml_bool(path, e, "input_signed", true, sec);
-        const auto adc = yaml_number_list(path, e, "adc_range", sec);
+        const auto adc = range_list(path, e, "adc_range", sec);
         if (adc.size() != static_cast<size_t>(l.slices))
             yaml_fail(path, e["adc_range"], sec + ".adc_range",
                       "has " + std::to_string(adc.size()) + " values; the layer has " + std::to_string(l.slices) + " weight slices");
-        l.adc_range.assign(adc.begin(), adc.end());
+        l.adc_range = adc;
         l.adc_column_range.clear();
         const bool wants_columns = l.config.adc_per_column && l.config.adc_bits > 0;
         if (e["adc_column_range"].IsDefined() != wants_columns)
             yaml_fail(path, e, sec, wants_columns ? "has no adc_column_range but the config asks for per-column ADC ranges"
                                                   : "has adc_column_range but the config does not ask for per-column ADC ranges");
         if (wants_columns) {
-            const auto col = yaml_number_list(path, e, "adc_column_range", sec);
+            const auto col = range_list(path, e, "adc_column_range", sec);
             const auto expected = static_cast<size_t>(l.slices * l.groups * l.cols);
             if (col.size() != expected)
                 yaml_fail(path, e["adc_column_range"], sec + ".adc_column_range",
                           "has " + std::to_string(col.size()) + " values; expected slices x columns = " + std::to_string(expected));
-            for (double v : col)
-                if (!(v > 0.0)) yaml_fail(path, e["adc_column_range"], sec + ".adc_column_range", "values must be positive");
-            l.adc_column_range.assign(col.begin(), col.end());
+            l.adc_column_range = col;
         }
         l.calibrated = true;
     }

@@ -38,18 +38,27 @@ CostConfig parse_cost_config(const YAML::Node& root, const std::string& file) {
     c.tech = yaml_string(file, n, "tech", c.tech, "cost");
     if (c.tech.empty()) yaml_fail(file, at(n, "tech"), "cost.tech", "must name a node (22nm) or a technology file");
     c.cell = yaml_string(file, n, "cell", c.cell, "cost");
-    c.r_on_ohm = yaml_number(file, n, "r_on_ohm", c.r_on_ohm, "cost");
-    if (at(n, "r_on_ohm").IsDefined() && !(c.r_on_ohm > 0)) yaml_fail(file, at(n, "r_on_ohm"), "cost.r_on_ohm", "must be positive (ohms)");
-    c.on_off_ratio = yaml_number(file, n, "on_off_ratio", c.on_off_ratio, "cost");
-    if (at(n, "on_off_ratio").IsDefined() && !(c.on_off_ratio >= 1))
-        yaml_fail(file, at(n, "on_off_ratio"), "cost.on_off_ratio", "must be at least 1");
+    // Overrides of the device table, bounded like its entries (docs/cost.md): a resistance below
+    // 1 ohm or a ratio above 1e12 is a typo, and inf would turn every figure of the report into
+    // inf or nan. Absent keys keep 0 = "from the table".
+    if (at(n, "r_on_ohm").IsDefined()) {
+        c.r_on_ohm = yaml_number(file, n, "r_on_ohm", 0.0, "cost");
+        if (!(c.r_on_ohm > 0)) yaml_fail(file, at(n, "r_on_ohm"), "cost.r_on_ohm", "must be positive (ohms)");
+        c.r_on_ohm = yaml_number_in(file, n, "r_on_ohm", 0.0, kMinResistanceOhm, kMaxResistanceOhm, "cost");
+    }
+    if (at(n, "on_off_ratio").IsDefined()) {
+        c.on_off_ratio = yaml_number(file, n, "on_off_ratio", 0.0, "cost");
+        if (!(c.on_off_ratio >= 1)) yaml_fail(file, at(n, "on_off_ratio"), "cost.on_off_ratio", "must be at least 1");
+        c.on_off_ratio = yaml_number_in(file, n, "on_off_ratio", 0.0, 1.0, kMaxOnOffRatio, "cost");
+    }
     const std::string execution = yaml_string(file, n, "execution", "", "cost");
     if (execution == "layer_by_layer") c.execution = Execution::LayerByLayer;
     else if (execution == "pipelined") c.execution = Execution::Pipelined;
     else if (!execution.empty()) yaml_fail(file, at(n, "execution"), "cost.execution", "must be layer_by_layer or pipelined");
     c.synchronous = yaml_bool(file, n, "synchronous", c.synchronous, "cost");
     c.clock_ns = yaml_number(file, n, "clock_ns", c.clock_ns, "cost");
-    if (!(c.clock_ns >= 0)) yaml_fail(file, at(n, "clock_ns"), "cost.clock_ns", "must be 0 (set by the sensing cycle) or positive");
+    if (!(c.clock_ns >= 0 && c.clock_ns <= kMaxClockNs))
+        yaml_fail(file, at(n, "clock_ns"), "cost.clock_ns", "must be 0 (set by the sensing cycle) or a finite period up to 1e6 ns (1 kHz)");
     if (c.clock_ns > 0 && !c.synchronous)
         yaml_fail(file, at(n, "clock_ns"), "cost.clock_ns", "a fixed clock needs synchronous: true");
     const std::string ic = yaml_string(file, n, "interconnect", "", "cost");

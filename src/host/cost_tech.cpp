@@ -1,10 +1,12 @@
 // Technology files of the cost model (configs/tech/*.yaml): strict reading (every key required,
 // unknown keys rejected) and lookup of a node name.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
 
+#include "xbarsim/cost/cost_config.hpp"
 #include "xbarsim/cost/tech.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/yaml_util.hpp"
@@ -25,13 +27,20 @@ public:
         if (!node_.IsDefined() || node_.IsNull()) yaml_fail(file, parent, section, "required section is missing");
         yaml_check_keys(file, node_, section, keys);
     }
-    // A required number above `min` (`strict`) or at least `min`.
-    double get(const std::string& key, double min = 0.0, bool strict = true) const {
+    // A required number above `min` (`strict`) or at least `min`, and at most `max`: finite, and
+    // bounded so that a typo (1e308) cannot turn the report's figures into inf or 300 digits.
+    double get(const std::string& key, double min = 0.0, bool strict = true, double max = kMaxTechConstant) const {
         const double v = yaml_number_required(file_, node_, key, name_);
+        if (!std::isfinite(v)) yaml_fail(file_, node_[key], name_ + "." + key, "must be a finite number");
         if (strict ? !(v > min) : !(v >= min)) {
             char bound[32];
             std::snprintf(bound, sizeof bound, "%g", min);
             yaml_fail(file_, node_[key], name_ + "." + key, std::string("must be ") + (strict ? "greater than " : "at least ") + bound);
+        }
+        if (v > max) {
+            char msg[96];
+            std::snprintf(msg, sizeof msg, "must be at most %g, got %g", max, v);
+            yaml_fail(file_, node_[key], name_ + "." + key, msg);
         }
         return v;
     }
@@ -47,8 +56,8 @@ DeviceCost parse_device(const std::string& file, const YAML::Node& devices, cons
     Section s(file, devices, name, section, {"r_on_ohm", "on_off_ratio", "cell_area_F2", "read_voltage_V", "write_voltage_V"});
     DeviceCost d;
     d.name = name;
-    d.r_on_ohm = s.get("r_on_ohm");
-    d.on_off_ratio = s.get("on_off_ratio", 1.0, false);
+    d.r_on_ohm = s.get("r_on_ohm", kMinResistanceOhm, false, kMaxResistanceOhm);
+    d.on_off_ratio = s.get("on_off_ratio", 1.0, false, kMaxOnOffRatio);
     d.cell_area_f2 = s.get("cell_area_F2");
     d.read_voltage_v = s.get("read_voltage_V");
     d.write_voltage_v = s.get("write_voltage_V", 0.0, false);
@@ -87,12 +96,12 @@ TechParams load_tech(const std::string& path) {
     t.feature_nm = node.get("feature_nm");
     t.array_feature_nm = node.get("array_feature_nm");
     t.transistor_um2 = node.get("transistor_um2");
-    t.layout_factor = node.get("layout_factor", 1.0, false);
+    t.layout_factor = node.get("layout_factor", 1.0, false, 100.0);
     t.level_shifter_above_v = node.get("level_shifter_above_V");
 
     const Section timing(path, root, "timing", "timing", {"array_read_ns", "latency_factor"});
-    t.array_read_ns = timing.get("array_read_ns", 0.0, false);
-    t.latency_factor = timing.get("latency_factor", 1.0, false);
+    t.array_read_ns = timing.get("array_read_ns", 0.0, false, 1e6);  // 1 ms per sensing cycle
+    t.latency_factor = timing.get("latency_factor", 1.0, false, 100.0);
 
     const Section digital(path, root, "digital", "digital",
                           {"adder_bit_fJ", "register_bit_fJ", "adder_bit_transistors", "register_bit_transistors", "mac8_fJ",
@@ -115,7 +124,7 @@ TechParams load_tech(const std::string& path) {
     t.wire_pitch_um = wires.get("wire_pitch_um");
 
     const Section leakage(path, root, "leakage", "leakage", {"uW_per_mm2"});
-    t.leakage_uw_per_mm2 = leakage.get("uW_per_mm2", 0.0, false);
+    t.leakage_uw_per_mm2 = leakage.get("uW_per_mm2", 0.0, false, 1e6);  // 1 W/mm², beyond any CMOS
 
     const Section per(path, root, "periphery", "periphery",
                       {"wl_driver_transistors", "wl_fJ_per_cell", "dac_transistors_per_bit", "dac_fJ_per_bit", "mux_switch_transistors",
@@ -154,8 +163,9 @@ TechParams load_tech(const std::string& path) {
     const YAML::Node devices = root["devices"];
     if (!devices.IsDefined() || devices.IsNull()) yaml_fail(path, root, "devices", "required section is missing");
     yaml_require_map(path, devices, "devices");
+    yaml_check_unique_keys(path, devices, "devices");
     for (const auto& kv : devices) {
-        const std::string name = kv.first.as<std::string>();
+        const std::string name = yaml_key(path, kv.first, "devices");
         t.devices[name] = parse_device(path, devices, name);
     }
     if (t.devices.empty()) yaml_fail(path, devices, "devices", "the device table is empty");

@@ -46,8 +46,9 @@ void check_keys(const std::string& file, const YAML::Node& map, const std::strin
                 const std::vector<const char*>& allowed, const std::string& model) {
     if (!present(map)) return;
     yaml_require_map(file, map, section);
+    yaml_check_unique_keys(file, map, section);
     for (const auto& kv : map) {
-        const auto name = kv.first.as<std::string>();
+        const std::string name = yaml_key(file, kv.first, section);
         bool ok = false;
         for (const char* a : allowed) ok = ok || name == a;
         if (ok) continue;
@@ -58,8 +59,17 @@ void check_keys(const std::string& file, const YAML::Node& map, const std::strin
     }
 }
 
-// A number that must be finite and representable as float; `ok` checks the range and `rule`
-// says it in the message ("must be ...").
+// "v" for a message, with the float it is stored as when that reads differently ("1e-300 (0 as
+// float)"), so that a check failing on the stored value explains itself.
+std::string got_text(double v) {
+    char a[32], b[32];
+    std::snprintf(a, sizeof a, "%g", v);
+    std::snprintf(b, sizeof b, "%g", static_cast<double>(static_cast<float>(v)));
+    return std::string(a) == b ? std::string(a) : std::string(a) + " (" + b + " as float)";
+}
+
+// A number that must be finite and representable as float; `ok` checks the range, on the float
+// that is stored (1e-300 µS is 0 there), and `rule` says it in the message ("must be ...").
 template <class Pred>
 float number(const std::string& file, const YAML::Node& map, const std::string& section, const std::string& key,
              double fallback, Pred ok, const std::string& rule) {
@@ -67,12 +77,11 @@ float number(const std::string& file, const YAML::Node& map, const std::string& 
     const YAML::Node n = located(at(map, key), map);
     if (!std::isfinite(v) || !std::isfinite(static_cast<float>(v)))
         yaml_fail(file, n, dotted(section, key), "must be a finite number (float range)");
-    if (!ok(v)) {
-        char got[64];
-        std::snprintf(got, sizeof got, "%g", v);
-        yaml_fail(file, n, dotted(section, key), rule + ", got " + got);
+    const auto f = static_cast<float>(v);
+    if (!ok(static_cast<double>(f))) {
+        yaml_fail(file, n, dotted(section, key), rule + ", got " + got_text(v));
     }
-    return static_cast<float>(v);
+    return f;
 }
 
 const auto kNonNegative = [](double v) { return v >= 0.0; };
@@ -93,12 +102,11 @@ std::vector<float> number_list(const std::string& file, const YAML::Node& map, c
         const double v = values[i];
         if (!std::isfinite(v) || !std::isfinite(static_cast<float>(v)))
             yaml_fail(file, e, full, "element " + std::to_string(i) + " must be a finite number (float range)");
-        if (!ok(v)) {
-            char got[64];
-            std::snprintf(got, sizeof got, "%g", v);
-            yaml_fail(file, e, full, "element " + std::to_string(i) + " " + rule + ", got " + got);
+        const auto f = static_cast<float>(v);
+        if (!ok(static_cast<double>(f))) {  // on the stored float, as in number()
+            yaml_fail(file, e, full, "element " + std::to_string(i) + " " + rule + ", got " + got_text(v));
         }
-        out.push_back(static_cast<float>(v));
+        out.push_back(f);
     }
     return out;
 }

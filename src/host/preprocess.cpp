@@ -2,6 +2,7 @@
 #include "xbarsim/preprocess.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "xbarsim/error.hpp"
@@ -14,6 +15,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string got_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
 std::vector<double> number_list(const std::string& file, const YAML::Node& map, const std::string& key,
                                 const std::string& section, bool positive) {
     const std::string full = section.empty() ? key : section + "." + key;
@@ -21,9 +28,11 @@ std::vector<double> number_list(const std::string& file, const YAML::Node& map, 
     if (n.IsDefined() && n.IsSequence() && n.size() == 0)
         yaml_fail(file, n, full, "expected a number or a non-empty list of numbers");
     std::vector<double> v = yaml_number_list(file, map, key, section);
-    for (double x : v) {
-        if (!std::isfinite(x)) yaml_fail(file, n, full, "values must be finite");
-        if (positive && !(x > 0)) yaml_fail(file, n, full, "values must be > 0, got " + std::to_string(x));
+    for (size_t i = 0; i < v.size(); ++i) {
+        const YAML::Node e = n.IsSequence() ? n[i] : n;
+        // Applied in float: a value must be finite there, and > 0 there for std (1e-300 is 0).
+        const float f = yaml_as_float(file, e, full, v[i]);
+        if (positive && !(f > 0)) yaml_fail(file, e, full, "values must be > 0 as a float, got " + got_text(v[i]));
     }
     return v;
 }
@@ -39,8 +48,8 @@ PreprocessSpec parse_preprocess(const YAML::Node& node, const std::string& file,
 
     const auto full = [&](const char* key) { return section.empty() ? std::string(key) : section + "." + key; };
     spec.scale = yaml_number(file, node, "scale", 1.0, section);
-    if (!std::isfinite(spec.scale) || spec.scale == 0.0)
-        yaml_fail(file, node["scale"], full("scale"), "must be a finite non-zero number");
+    if (!std::isfinite(spec.scale) || !std::isfinite(static_cast<float>(spec.scale)) || static_cast<float>(spec.scale) == 0.0f)
+        yaml_fail(file, node["scale"], full("scale"), "must be a finite non-zero number within float range, got " + got_text(spec.scale));
     spec.mean = number_list(file, node, "mean", section, false);
     spec.std = number_list(file, node, "std", section, true);
 
@@ -122,6 +131,13 @@ Preprocessor::Preprocessor(const PreprocessSpec& spec, const Shape& sample_chw) 
             gain_[k] = static_cast<float>(g);
             bias_[k] = static_cast<float>(-(mean_image[k] * spec.scale + mean[static_cast<size_t>(c)]) /
                                           stdev[static_cast<size_t>(c)]);
+            // Each term may be a valid float while the combination is not (scale 1e30 with std
+            // 1e-30): every input would become inf, nan or 0 and the accuracy meaningless.
+            if (!std::isfinite(gain_[k]) || gain_[k] == 0.0f || !std::isfinite(bias_[k]))
+                throw Error(where + ": preprocessing of channel " + std::to_string(c) + " gives x = p * " +
+                            got_text(g) + " + " +
+                            got_text(-(mean_image[k] * spec.scale + mean[static_cast<size_t>(c)]) / stdev[static_cast<size_t>(c)]) +
+                            ", outside float range (check scale, mean, std and mean_image)");
         }
     }
 }

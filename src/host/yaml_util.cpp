@@ -1,17 +1,54 @@
 #include "xbarsim/yaml_util.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 
 #include "xbarsim/error.hpp"
 
 namespace xbarsim {
 
-YAML::Node load_yaml_file(const std::string& path) {
-    std::ifstream in(path);
+namespace {
+
+// A YAML input larger than this is not a config, ranges, technology or dataset file: it is a
+// wrong path (a device such as /dev/zero, a data file). Reading stops there instead of filling
+// the memory.
+constexpr std::streamsize kMaxYamlBytes = std::streamsize{64} << 20;
+
+// The whole file as text. Directories, unreadable files and endless devices are errors naming
+// the path (reading a directory through a filebuf throws a bare "Is a directory" otherwise).
+std::string read_yaml_text(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a directory, not a YAML file");
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open file");
+    std::string text;
+    errno = 0;
     try {
-        return YAML::Load(in);
+        char buf[1 << 16];
+        while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+            text.append(buf, static_cast<size_t>(in.gcount()));
+            if (static_cast<std::streamsize>(text.size()) > kMaxYamlBytes)
+                throw Error(path + ": larger than 64 MiB, not a YAML file");
+        }
+        if (in.bad()) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
+    } catch (const std::ios_base::failure&) {
+        throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
+    }
+    return text;
+}
+
+}  // namespace
+
+YAML::Node load_yaml_file(const std::string& path) {
+    const std::string text = read_yaml_text(path);
+    try {
+        return YAML::Load(text);
     } catch (const YAML::ParserException& e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                     ": YAML syntax error: " + e.msg);
@@ -31,12 +68,36 @@ void yaml_require_map(const std::string& file, const YAML::Node& node, const std
     if (node.IsDefined() && !node.IsNull() && !node.IsMap()) yaml_fail(file, node, key, "expected a mapping");
 }
 
+std::string yaml_key(const std::string& file, const YAML::Node& key, const std::string& section) {
+    // yaml-cpp accepts any node as a key ("[a]: 1"); every xbarsim key is a plain name.
+    if (!key.IsScalar()) {
+        const std::string where = section.empty() ? "at the top level" : "in '" + section + "'";
+        throw Error(yaml_where(file, key) + ": key " + where + " must be a plain string, got a " +
+                    (key.IsSequence() ? "list" : key.IsMap() ? "mapping" : "null"));
+    }
+    return key.Scalar();
+}
+
+void yaml_check_unique_keys(const std::string& file, const YAML::Node& map, const std::string& section) {
+    if (!map.IsDefined() || !map.IsMap()) return;
+    // yaml-cpp keeps one of two equal keys silently: which value wins would be an accident.
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& kv : map) {
+        const std::string name = yaml_key(file, kv.first, section);
+        const auto [it, inserted] = seen.emplace(name, kv.first);
+        if (inserted) continue;
+        yaml_fail(file, kv.first, section.empty() ? name : section + "." + name,
+                  "duplicate key (also at line " + std::to_string(it->second.Mark().line + 1) + ")");
+    }
+}
+
 void yaml_check_keys(const std::string& file, const YAML::Node& map, const std::string& section,
                      std::initializer_list<std::string_view> allowed) {
     if (!map.IsDefined() || map.IsNull()) return;
     yaml_require_map(file, map, section.empty() ? "<root>" : section);
+    yaml_check_unique_keys(file, map, section);
     for (const auto& kv : map) {
-        const auto name = kv.first.as<std::string>();
+        const std::string name = yaml_key(file, kv.first, section);
         bool ok = false;
         for (auto a : allowed) ok = ok || a == name;
         if (ok) continue;
@@ -161,6 +222,45 @@ std::vector<int64_t> yaml_int_list(const std::string& file, const YAML::Node& ma
     if (!n.IsSequence()) yaml_fail(file, n, full, "expected a list of integers");
     for (const auto& e : n) out.push_back(as_int(file, e, full));
     return out;
+}
+
+namespace {
+
+std::string number_text(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
+}  // namespace
+
+int64_t yaml_int_in(const std::string& file, const YAML::Node& map, const std::string& key, int64_t fallback, int64_t lo,
+                    int64_t hi, const std::string& section) {
+    const int64_t v = yaml_int(file, map, key, fallback, section);
+    if (v < lo || v > hi) {
+        const YAML::Node n = child(file, map, key);
+        yaml_fail(file, present(n) ? n : map, section.empty() ? key : section + "." + key,
+                  "must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(v));
+    }
+    return v;
+}
+
+double yaml_number_in(const std::string& file, const YAML::Node& map, const std::string& key, double fallback, double lo,
+                      double hi, const std::string& section) {
+    const double v = yaml_number(file, map, key, fallback, section);
+    if (!(v >= lo && v <= hi)) {  // also rejects nan; inf is outside any finite bound
+        const YAML::Node n = child(file, map, key);
+        yaml_fail(file, present(n) ? n : map, section.empty() ? key : section + "." + key,
+                  "must be a finite number in [" + number_text(lo) + ", " + number_text(hi) + "], got " + number_text(v));
+    }
+    return v;
+}
+
+float yaml_as_float(const std::string& file, const YAML::Node& node, const std::string& key, double v) {
+    const auto f = static_cast<float>(v);
+    if (!std::isfinite(v) || !std::isfinite(f))
+        yaml_fail(file, node, key, "must be a finite number within float range (|x| < 3.4e38), got " + number_text(v));
+    return f;
 }
 
 }  // namespace xbarsim

@@ -9,6 +9,14 @@
 
 namespace xbarsim::cost {
 
+// Bounds of the physical values of `cost:` and of technology files (docs/cost.md): far outside
+// any real device or circuit, so that a value beyond them is a typo, not a design.
+inline constexpr double kMinResistanceOhm = 1.0;     // r_on_ohm
+inline constexpr double kMaxResistanceOhm = 1e12;    // r_on_ohm (1 TOhm)
+inline constexpr double kMaxOnOffRatio = 1e12;       // on_off_ratio
+inline constexpr double kMaxClockNs = 1e6;           // clock_ns (a 1 kHz clock)
+inline constexpr double kMaxTechConstant = 1e9;      // any other constant of a technology file, in its unit
+
 enum class Execution {
     LayerByLayer,  // one layer at a time, each image through the whole network before the next
     Pipelined,     // every layer works on a different image; an image leaves every slowest-layer time

@@ -1,5 +1,6 @@
 #include "analog_setup.hpp"
 
+#include "validators.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 
@@ -10,11 +11,13 @@ void add_analog_options(CLI::App& app, AnalogArgs& a) {
     app.add_option("--calibration-data", a.calibration_data,
                    "Dataset to calibrate analog ranges on (default: the `calibration:` entry of the dataset)");
     app.add_option("--calibration-images", a.calibration_images, "Calibration samples (default 500)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_integer());
 }
 
 std::optional<PreparedAnalog> prepare_analog(const Graph& graph, const Config& config, const DatasetInfo* data,
                                              const AnalogArgs& a, bool progress) {
+    // Checked for digital configs too: an override naming no layer of this model is a typo.
+    check_overrides_match(config.analog, mvm_layer_names(graph), graph.source);
     if (!config.analog.enabled) {
         if (!a.ranges.empty()) throw Error("--ranges given but config '" + config.source + "' runs every layer digitally");
         return std::nullopt;

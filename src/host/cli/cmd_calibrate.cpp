@@ -6,6 +6,7 @@
 #include "analog_setup.hpp"
 #include "commands.hpp"
 #include "validators.hpp"
+#include "xbarsim/config.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/evaluate.hpp"
 #include "xbarsim/file_util.hpp"
@@ -56,7 +57,7 @@ Command add_calibrate(CLI::App& app) {
     app.add_option("--data", a->data, "Calibration dataset: training images, not the test set (e.g. data/cifar10-calib)")->required();
     app.add_option("--config", a->config, "Simulation config YAML with analog layers")->required();
     app.add_option("--images", a->images, "Calibration samples (default 500)")->check(positive_integer());
-    app.add_option("--batch", a->batch, "Samples per forward pass")->check(positive_integer());
+    app.add_option("--batch", a->batch, "Samples per forward pass")->check(integer_in(1, kMaxBatchSize));
     app.add_option("--out", a->out, "Ranges file to write (YAML)")->required();
     app.add_option("--backend", a->backend, "Backend of the calibration passes: cpu, cuda, or auto (overrides run.backend)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));

@@ -27,6 +27,7 @@ void cost_command(const CostArgs& a) {
     const cost::TechParams tech = cost::load_config_tech(config.cost.tech, a.config, a.tech);
     if (!a.tech.empty()) config.cost.tech = a.tech;
     // Analog layers as the simulator would map them (ranges are not needed for the cost).
+    check_overrides_match(config.analog, mvm_layer_names(graph), graph.source);
     const AnalogPlan plan = config.analog.enabled ? make_analog_plan(graph, config.analog, config.run.seed) : AnalogPlan{};
     const cost::CostReport report = cost::estimate_cost(graph, plan, config.cost, tech);
 

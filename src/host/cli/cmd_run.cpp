@@ -172,9 +172,9 @@ Command add_run(CLI::App& app) {
     app.add_option("--config", a->config, "Simulation config YAML (see configs/ and docs/config.md)");
     app.add_option("--images", a->images, "Evaluate only the first N samples (0 = all; overrides run.images)")
         ->check(non_negative_integer());
-    app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(positive_integer());
-    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(non_negative_integer());
-    app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(positive_integer());
+    app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(integer_in(1, kMaxBatchSize));
+    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores (overrides run.threads)")->check(integer_in(0, kMaxThreads));
+    app.add_option("--trials", a->trials, "Monte Carlo chip instances (overrides run.trials)")->check(integer_in(1, kMaxTrials));
     app.add_option("--chips-per-pass", a->chips_per_pass,
                    "Monte Carlo chips evaluated side by side in one pass (GPU; 0 = as many as fit in memory)")
         ->check(non_negative_integer());

@@ -10,6 +10,8 @@ namespace xbarsim::cli {
 CLI::Validator positive_integer();
 // An integer >= 0 that fits int64.
 CLI::Validator non_negative_integer();
+// An integer in [lo, hi] (the bounds the config file applies to the same setting).
+CLI::Validator integer_in(long long lo, long long hi);
 // A finite number >= 0 that a float holds (times in seconds: drift).
 CLI::Validator non_negative_float_seconds();
 
