@@ -2,8 +2,11 @@
 // constraint handling, resume, batch evaluation, and the space-file errors.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -301,6 +304,160 @@ TEST(Search, RejectsBadOptions) {
     EXPECT_THROW(run_search(p, toy, o), Error);
 }
 
+// ---------------------------------------------------------------- checkpoints and --out
+
+// A finished toy search (population 8, one generation) to damage and resume.
+nlohmann::json toy_checkpoint(const std::string& out) {
+    ToyEvaluator toy;
+    SearchOptions o;
+    o.out_dir = out;
+    o.population = 8;
+    o.generations = 1;
+    o.progress = false;
+    run_search(toy_problem(), toy, o);
+    return nlohmann::json::parse(read_file(out + "/checkpoint.json"));
+}
+
+// The error of resuming from `checkpoint` (or "(no error)").
+std::string resume_error(const std::string& out, const nlohmann::json& checkpoint, int generations = 2) {
+    write_file_atomic(out + "/checkpoint.json", checkpoint.dump());
+    ToyEvaluator toy;
+    SearchOptions o;
+    o.out_dir = out;
+    o.population = 8;
+    o.generations = generations;
+    o.progress = false;
+    o.resume = true;
+    try {
+        run_search(toy_problem(), toy, o);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// Every field of a damaged checkpoint is checked before it is used: an out-of-range id or gene
+// index crashed the resume, a huge generation wrapped, a negative one was accepted. Each error
+// names the checkpoint file and the field.
+TEST(SearchCheckpoint, DamagedFieldsAreRefusedNamingTheField) {
+    test::TempDir dir;
+    const std::string out = dir.file("out");
+    const nlohmann::json good = toy_checkpoint(out);
+    using Edit = void (*)(nlohmann::json&);
+    const std::vector<std::pair<Edit, std::string>> cases = {
+        {[](nlohmann::json& j) { j["baseline_id"] = 1000000; }, "baseline_id"},
+        {[](nlohmann::json& j) { j["baseline_id"] = 3; }, "baseline_id"},  // in range, but not the baseline
+        {[](nlohmann::json& j) { j["evaluated"][0]["genome"] = {0}; }, "evaluated[0].genome"},
+        {[](nlohmann::json& j) { j["evaluated"][2]["genome"] = {99, 99, 99}; }, "evaluated[2].genome[0]"},
+        {[](nlohmann::json& j) { j["evaluated"][1]["genome"] = {0, -1, 0}; }, "evaluated[1].genome[1]"},
+        {[](nlohmann::json& j) { j["evaluated"][1]["genome"] = {0, 0, 10}; }, "evaluated[1].genome[2]"},
+        {[](nlohmann::json& j) { j["evaluated"][1]["genome"] = j["evaluated"][2]["genome"]; }, "evaluated[2].genome"},
+        {[](nlohmann::json& j) { j["evaluated"][1]["generation"] = 7; }, "evaluated[1].generation"},
+        {[](nlohmann::json& j) { j["evaluated"][1]["eval"]["accuracy"] = "high"; }, "evaluated[1].eval.accuracy"},
+        {[](nlohmann::json& j) { j["generation"] = 2147483648ll; }, "generation"},
+        {[](nlohmann::json& j) { j["generation"] = 18446744073709551615ull; }, "generation"},
+        {[](nlohmann::json& j) { j["generation"] = -5; }, "generation"},
+        {[](nlohmann::json& j) { j["generation"] = 1.5; }, "generation"},
+        {[](nlohmann::json& j) { j["hypervolume"].push_back(0.5); }, "hypervolume"},
+        {[](nlohmann::json& j) { j["evaluated_by_generation"][1] = -3; }, "evaluated_by_generation[1]"},
+        {[](nlohmann::json& j) { j["evaluated_by_generation"][1] = 4000000000ll; }, "evaluated_by_generation[1]"},
+        {[](nlohmann::json& j) { j["population"][3]["x"] = {1, 2}; }, "population[3].x"},
+        {[](nlohmann::json& j) { j["population"][3]["f"] = {0.5}; }, "population[3].f"},
+        {[](nlohmann::json& j) { j["population"].erase(0); }, "population"},
+        {[](nlohmann::json& j) { j["population"] = 5; }, "population"},
+        {[](nlohmann::json& j) { j.erase("evaluated"); }, "evaluated"},
+    };
+    for (const auto& [edit, field] : cases) {
+        nlohmann::json bad = good;
+        edit(bad);
+        const std::string e = resume_error(out, bad);
+        EXPECT_NE(e.find(out + "/checkpoint.json: cannot resume"), std::string::npos) << field << ": " << e;
+        EXPECT_NE(e.find(field + ":"), std::string::npos) << field << ": " << e;
+    }
+    // The undamaged checkpoint still resumes, and generation 2 follows.
+    EXPECT_EQ(resume_error(out, good), "(no error)");
+    EXPECT_EQ(nlohmann::json::parse(read_file(out + "/checkpoint.json"))["generation"], 2);
+    // A checkpoint further along than the generations asked for is refused, not silently kept.
+    const std::string e = resume_error(out, nlohmann::json::parse(read_file(out + "/checkpoint.json")), 1);
+    EXPECT_NE(e.find("it is at generation 2, beyond the 1 generations"), std::string::npos) << e;
+}
+
+// --resume needs a checkpoint: into a directory without one it is an error naming the file
+// (it used to start a new search), and it creates nothing.
+TEST(SearchCheckpoint, ResumeWithoutACheckpointIsAnError) {
+    test::TempDir dir;
+    ToyEvaluator toy;
+    SearchOptions o;
+    o.out_dir = dir.file("none");
+    o.population = 8;
+    o.generations = 1;
+    o.progress = false;
+    o.resume = true;
+    try {
+        run_search(toy_problem(), toy, o);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(dir.file("none/checkpoint.json") + " not found"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(toy.calls, 0);
+    EXPECT_FALSE(std::filesystem::exists(dir.file("none")));
+}
+
+// --out naming a regular file is a plain error naming it (it was a filesystem_error).
+TEST(SearchCheckpoint, OutputDirectoryThatIsAFileIsAnError) {
+    test::TempDir dir;
+    std::ofstream(dir.file("plain")) << "x";
+    ToyEvaluator toy;
+    SearchOptions o;
+    o.out_dir = dir.file("plain");
+    o.population = 8;
+    o.generations = 0;
+    o.progress = false;
+    try {
+        run_search(toy_problem(), toy, o);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(dir.file("plain") + " is a file, not a directory"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(toy.calls, 0);
+}
+
+// summary.json is written last (by `xbarsim search`) and marks a complete run: a resumed search
+// removes the previous one first, so that a resume that fails midway does not leave the new CSVs
+// next to the old run's summary.
+TEST(SearchCheckpoint, ResumeRemovesTheStaleSummary) {
+    test::TempDir dir;
+    const std::string out = dir.file("out");
+    const nlohmann::json checkpoint = toy_checkpoint(out);
+    std::ofstream(out + "/summary.json") << "{}\n";
+    EXPECT_EQ(resume_error(out, checkpoint), "(no error)");
+    EXPECT_FALSE(std::filesystem::exists(out + "/summary.json"));
+}
+
+// A baseline that cannot be evaluated leaves nothing to normalize by: the search stops before
+// spending the population on it, and writes no results.
+TEST(Search, AFailingBaselineStopsTheSearch) {
+    test::TempDir dir;
+    ToyEvaluator toy;
+    SearchProblem p = toy_problem();
+    p.baseline = {5, 7, 7};  // the toy's failing genomes
+    SearchOptions o;
+    o.out_dir = dir.file("out");
+    o.population = 8;
+    o.generations = 1;
+    o.progress = false;
+    try {
+        run_search(p, toy, o);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        const std::string want = "the baseline design failed, nothing to compare with: toy evaluation failure";
+        EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(toy.calls, 1);
+    for (const char* f : {"evaluated.csv", "pareto.csv", "hypervolume.csv", "checkpoint.json"})
+        EXPECT_FALSE(std::filesystem::exists(dir.file(std::string("out/") + f))) << f;
+}
+
 // ---------------------------------------------------------------- space files
 
 std::string space_error(const std::string& text) {
@@ -378,6 +535,151 @@ TEST(SearchSpace, BadFilesNameTheKeyAndLine) {
     EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
 }
 
+// Every choice is checked when the space loads, with the config loader's limits (they were only
+// found per candidate, each recorded infeasible, the search exiting 0): the error names the space
+// file, the gene and the choice's line.
+TEST(SearchSpace, ChoicesOutsideTheConfigLimitsFailAtLoad) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.file("dir.yaml"));
+    std::ofstream(dir.file("syntax.yaml")) << "device: [\n";
+    const std::string ideal = test::repo("configs/ideal.yaml");
+    struct Case {
+        std::string from, to, key;
+        int line;  // of the bad choice
+        std::string want;
+    };
+    const std::vector<Case> cases = {
+        {"adc_bits: [4, 8]", "adc_bits: [4, 8, 30]", "group_genes.adc_bits", 7, "choice '30': must be 0 (not quantized) or 1..24"},
+        {"adc_bits: [4, 8]", "adc_bits: [1, 8]", "group_genes.adc_bits", 7, "choice '1': a symmetric ADC needs at least 2 bits"},
+        {"array_size: [64, 128]", "array_size: [64, 128]\n  weight_bits: [1, 8]", "genes.weight_bits", 6, "choice '1'"},
+        {"array_size: [64, 128]", "array_size: [64, 128]\n  slices: [1,\n    99]", "genes.slices", 7, "choice '99'"},
+        {"array_size: [64, 128]", "array_size: [64, 9223372036854775807]", "genes.array_size", 5, "must be an integer from 0 to 2147483647"},
+        {"array_size: [64, 128]", "array_size: [64, 99999999999999999999]", "genes.array_size", 5, "must be an integer from 0 to 2147483647"},
+        {"array_size: [64, 128]", "array_size: [64, 128]\n  device: [" + ideal + ", syntax.yaml]", "genes.device", 6, "YAML syntax error"},
+        {"array_size: [64, 128]", "array_size: [64, 128]\n  device: [" + ideal + ", dir.yaml]", "genes.device", 6, "is not a regular file"},
+    };
+    for (const auto& c : cases) {
+        std::string t = valid_space();
+        t.replace(t.find(c.from), c.from.size(), c.to);
+        if (c.key == "genes.weight_bits") t.replace(t.find("baseline: {"), 11, "baseline: {weight_bits: 8, ");
+        if (c.key == "genes.slices") t.replace(t.find("baseline: {"), 11, "baseline: {slices: 1, ");
+        if (c.key == "genes.device") t.replace(t.find("baseline: {"), 11, "baseline: {device: " + ideal + ", ");
+        const std::string f = dir.file("s-space.yaml");
+        std::ofstream(f) << t;
+        std::string e = "(no error)";
+        try {
+            load_space(f);
+        } catch (const Error& err) {
+            e = err.what();
+        }
+        EXPECT_NE(e.find(f + ":" + std::to_string(c.line) + ": key '" + c.key + "'"), std::string::npos) << c.to << ": " << e;
+        EXPECT_NE(e.find(c.want), std::string::npos) << c.to << ": " << e;
+    }
+}
+
+// A limit that joins two genes (weight slices need quantized weights) does not reject a choice
+// that works with another gene's choice: slices 2 with the baseline's unquantized weights fails,
+// with weight_bits 8 it is valid, so the space loads; the combination is left to the candidates.
+TEST(SearchSpace, AChoiceValidWithAnotherGenesChoiceLoads) {
+    std::string t = valid_space();
+    t.replace(t.find("array_size: [64, 128]"), 21, "array_size: [64, 128]\n  weight_bits: [0, 8]\n  slices: [1, 2]");
+    t.replace(t.find("baseline: {"), 11, "baseline: {weight_bits: 0, slices: 1, ");
+    EXPECT_EQ(space_error(t), "(no error)");
+    // The baseline itself must be a valid design.
+    t = valid_space();
+    t.replace(t.find("array_size: [64, 128]"), 21, "array_size: [64, 128]\n  weight_bits: [0, 8]\n  slices: [1, 2]");
+    t.replace(t.find("baseline: {"), 11, "baseline: {weight_bits: 0, slices: 2, ");
+    const std::string e = space_error(t);
+    EXPECT_NE(e.find("key 'baseline': the baseline design is not valid: bit slicing needs weight_bits > 0"), std::string::npos) << e;
+}
+
+// Out-of-range and nonsense numbers fail at load naming key and line; integers that do not fit
+// are refused, not wrapped (a population of 4294967304 became 8).
+TEST(SearchSpace, NumbersOutOfRangeNameTheKeyAndLine) {
+    struct Case {
+        std::string append, want;
+    };
+    const std::vector<Case> cases = {
+        {"search: {population: 4294967304}\n", "s-space.yaml:11: key 'search.population': must be a multiple of 4 from 8 to 2147483647"},
+        {"search: {population: -8}\n", "s-space.yaml:11: key 'search.population'"},
+        {"search: {population: 10}\n", "s-space.yaml:11: key 'search.population'"},
+        {"search:\n  seed: 3\n  generations: -3\n", "s-space.yaml:13: key 'search.generations': must be 0 to 2147483647, got -3"},
+        {"search: {generations: 4294967296}\n", "key 'search.generations'"},
+        {"search: {seed: -1}\n", "key 'search.seed': must not be negative"},
+        {"search: {hv_reference: .nan}\n", "s-space.yaml:11: key 'search.hv_reference'"},
+        {"search: {hv_reference: -1}\n", "key 'search.hv_reference'"},
+        {"constraints: {accuracy_loss_max: .nan}\n", "s-space.yaml:11: key 'constraints.accuracy_loss_max'"},
+        {"constraints: {area_mm2_max: -5}\n", "s-space.yaml:11: key 'constraints.area_mm2_max'"},
+        {"constraints: {area_mm2_max: .inf}\n", "key 'constraints.area_mm2_max'"},
+        {"constraints: {accuracy_min: 2}\n", "s-space.yaml:11: key 'constraints.accuracy_min'"},
+        {"fitness: {backend: gpu}\n", "s-space.yaml:11: key 'fitness.backend': unknown backend 'gpu'"},
+        {"layer_groups_extra: 1\n", "layer_groups_extra"},
+    };
+    for (const auto& c : cases) {
+        const std::string e = space_error(valid_space() + c.append);
+        EXPECT_NE(e.find(c.want), std::string::npos) << c.append << e;
+    }
+    std::string t = valid_space();
+    t.replace(t.find("[accuracy, edap]"), 16, "[accuracy, accuracy]");
+    std::string e = space_error(t);
+    EXPECT_NE(e.find("s-space.yaml:10: key 'objectives': 'accuracy' repeats"), std::string::npos) << e;
+    t = valid_space();
+    t.replace(t.find("layer_groups: 2"), 15, "layer_groups: 4294967298");
+    e = space_error(t);
+    EXPECT_NE(e.find("s-space.yaml:3: key 'layer_groups'"), std::string::npos) << e;
+}
+
+// What would fail every candidate, or the final re-evaluation after the whole search, fails at
+// load or when the evaluator is made, before any output exists: a broken or directory
+// base_config, a missing or truncated final.data, a network that is not ONNX or does not take
+// the fitness data.
+TEST(SearchSpace, BrokenFilesFailBeforeTheSearch) {
+    test::TempDir dir;
+    std::filesystem::create_directories(dir.file("cfgdir"));
+    std::ofstream(dir.file("syntax.yaml")) << "analog: [\n";
+    std::ofstream(dir.file("random.onnx")) << "this is not a protobuf \x01\x02\x03";
+    std::filesystem::create_directories(dir.file("nofiles"));  // a dataset.yaml whose files are missing
+    std::ofstream(dir.file("nofiles/dataset.yaml")) << read_file(test::repo("data/mnist-test/dataset.yaml"));
+    const std::string space = valid_space();
+    auto with = [&](const std::string& from, const std::string& to) {
+        std::string t = space;
+        t.replace(t.find(from), from.size(), to);
+        return t;
+    };
+    const std::string ideal = test::repo("configs/ideal.yaml");
+    std::string e = space_error(with(ideal, dir.file("cfgdir")));
+    EXPECT_NE(e.find("s-space.yaml:1: key 'base_config': " + dir.file("cfgdir") + " is not a regular file"), std::string::npos) << e;
+    e = space_error(with(ideal, dir.file("syntax.yaml")));
+    EXPECT_NE(e.find("s-space.yaml:1: key 'base_config': cannot load"), std::string::npos) << e;
+    EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+    e = space_error(space + "final: {data: " + dir.file("nope") + "}\n");
+    EXPECT_NE(e.find("s-space.yaml:11: key 'final.data': cannot open the dataset"), std::string::npos) << e;
+    e = space_error(space + "final: {data: " + dir.file("nofiles") + "}\n");
+    EXPECT_NE(e.find("key 'final.data': cannot open the dataset"), std::string::npos) << e;
+
+    // Networks: load_space finds the files; the evaluator loads them against the data. No
+    // candidate is measured and no output is written.
+    const std::string data = test::repo("data/mnist-calib");
+    for (const std::string& model : {dir.file("random.onnx"), test::repo("models/resnet20v1_cifar10.onnx")}) {
+        const std::string f = dir.file("n-space.yaml");
+        std::ofstream(f) << with(test::repo("models/mnist_cnn6.onnx"), model);
+        const SearchSpace s = load_space(f);
+        try {
+            SimulatorEvaluator evaluator(s, data);
+            ADD_FAILURE() << model << ": no error";
+        } catch (const Error& err) {
+            EXPECT_NE(std::string(err.what()).find(model), std::string::npos) << err.what();
+        }
+    }
+    // A final.data the networks cannot take fails when the evaluator is made, not after the search.
+    const std::string f = dir.file("t-space.yaml");
+    std::ofstream(f) << space << "final: {data: " << test::repo("data/cifar10-test") << "}\n";
+    if (std::filesystem::exists(test::repo("data/cifar10-test/dataset.yaml"))) {
+        const SearchSpace s = load_space(f);
+        EXPECT_THROW(SimulatorEvaluator(s, data), Error);
+    }
+}
+
 // A genome becomes per-layer overrides of the base config: groups split the layers in halves,
 // and the plan the simulator builds carries exactly the chosen values.
 TEST(SearchSpace, GenomesBecomeLayerOverrides) {
@@ -406,16 +708,17 @@ TEST(SearchSpace, GenomesBecomeLayerOverrides) {
 
 // ---------------------------------------------------------------- the simulator's batches
 
-// A small MNIST space on the CPU backend whose device gene includes a broken device file, so that
-// some candidates fail while the others are measured.
+// A small MNIST space on the CPU backend where some combinations of genes fail (weight slices
+// need quantized weights: slices 2 with weight_bits 0), so that some candidates fail while the
+// others are measured. Each choice alone is valid, so the space loads.
 SearchSpace mnist_batch_space(const test::TempDir& dir, int64_t workers) {
-    std::ofstream(dir.file("broken.yaml")) << "device:\n  model: no_such_model\n";
     const std::string ideal = test::repo("configs/ideal.yaml");
     std::ofstream(dir.file("b-space.yaml"))
         << "base_config: " << ideal << "\nnetworks: [" << test::repo("models/mnist_cnn6.onnx") << "]\nlayer_groups: 2\n"
-        << "genes:\n  array_size: [64, 128]\n  device: [" << ideal << ", " << test::repo("configs/pcm.yaml") << ", broken.yaml]\n"
+        << "genes:\n  array_size: [64, 128]\n  device: [" << ideal << ", " << test::repo("configs/pcm.yaml") << "]\n"
+        << "  slices: [1, 2]\n  weight_bits: [8, 0]\n"
         << "group_genes:\n  adc_bits: [3, 4, 8]\n"
-        << "baseline: {array_size: 128, device: " << ideal << ", adc_bits: 8}\nobjectives: [accuracy, edap]\n"
+        << "baseline: {array_size: 128, device: " << ideal << ", slices: 1, weight_bits: 8, adc_bits: 8}\nobjectives: [accuracy, edap]\n"
         << "fitness: {images: 40, trials: 1, calibration_images: 20, batch: 20, backend: cpu, workers: " << workers << "}\n";
     return load_space(dir.file("b-space.yaml"));
 }
@@ -454,12 +757,12 @@ TEST(SearchEvaluator, AFailingCandidateInABatchFailsAlone) {
     test::TempDir dir;
     const SearchSpace space = mnist_batch_space(dir, 2);
     SimulatorEvaluator evaluator(space, test::repo("data/mnist-calib"));
-    // Genes: array_size, device, g0.adc_bits, g1.adc_bits.
-    const std::vector<Genome> batch = {space.problem.baseline, {1, 2, 2, 2}, {0, 1, 1, 2}};
+    // Genes: array_size, device, slices, weight_bits, g0.adc_bits, g1.adc_bits.
+    const std::vector<Genome> batch = {space.problem.baseline, {1, 1, 1, 1, 2, 2}, {0, 1, 0, 0, 1, 2}};
     const auto e = evaluator.evaluate_batch(batch);
     ASSERT_EQ(e.size(), 3u);
     EXPECT_FALSE(e[1].ok);
-    EXPECT_NE(e[1].reason.find("no_such_model"), std::string::npos) << e[1].reason;
+    EXPECT_NE(e[1].reason.find("weight_bits > 0"), std::string::npos) << e[1].reason;
     for (size_t i : {0u, 2u}) {
         ASSERT_TRUE(e[i].ok) << e[i].reason;
         const Evaluation alone = evaluator.evaluate(batch[i]);

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -183,7 +184,10 @@ private:
     double hypervolume(const pagmo::population& pop) const;
     void write_outputs() const;
     void write_checkpoint(const pagmo::population& pop) const;
-    bool load_checkpoint(pagmo::population& pop);
+    void load_checkpoint(pagmo::population& pop);
+    void restore(const nlohmann::json& j, pagmo::population& pop);
+    void prepare_out_dir() const;
+    void check_problem() const;
     std::string path(const char* name) const { return (std::filesystem::path(o_.out_dir) / name).string(); }
 
     const SearchProblem& p_;
@@ -385,19 +389,81 @@ nlohmann::json eval_to_json(const Evaluation& e) {
             {"area_mm2", e.area_mm2}, {"edap", e.edap}, {"tops_per_w", e.tops_per_w}, {"tops_per_mm2", e.tops_per_mm2}};
 }
 
-Evaluation eval_from_json(const nlohmann::json& j) {
-    Evaluation e;
-    e.ok = j.at("ok");
-    e.reason = j.at("reason");
-    e.accuracy = j.at("accuracy");
-    e.energy_uj = j.at("energy_uj");
-    e.latency_us = j.at("latency_us");
-    e.area_mm2 = j.at("area_mm2");
-    e.edap = j.at("edap");
-    e.tops_per_w = j.at("tops_per_w");
-    e.tops_per_mm2 = j.at("tops_per_mm2");
-    return e;
-}
+// Reading a checkpoint back: every field is checked against the space before it is used (an id,
+// a gene index or a count from a damaged file must not index anything), and every message names
+// the field ("evaluated[3].genome[1]"). The caller adds the file.
+class CheckpointReader {
+public:
+    explicit CheckpointReader(const SearchProblem& p) : p_(p) {}
+
+    [[noreturn]] static void fail(const std::string& field, const std::string& why) {
+        throw Error("the checkpoint is damaged: " + field + ": " + why);
+    }
+
+    static const nlohmann::json& at(const nlohmann::json& j, const char* key, const std::string& where) {
+        if (!j.is_object()) fail(where.empty() ? "checkpoint" : where, "expected an object");
+        const auto it = j.find(key);
+        if (it == j.end()) fail(where.empty() ? key : where + "." + key, "missing");
+        return *it;
+    }
+    static std::string name(const std::string& where, const char* key) { return where.empty() ? key : where + "." + key; }
+
+    // An integer within [lo, hi]. JSON numbers beyond int64 (or fractions, or booleans) are
+    // refused instead of being converted, so that nothing wraps.
+    static int64_t integer(const nlohmann::json& v, const std::string& field, int64_t lo, int64_t hi) {
+        if (!v.is_number_integer()) fail(field, "expected an integer, got " + v.dump());
+        if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            fail(field, v.dump() + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+        const auto n = v.get<int64_t>();
+        if (n < lo || n > hi) fail(field, v.dump() + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+        return n;
+    }
+    static bool boolean(const nlohmann::json& v, const std::string& field) {
+        if (!v.is_boolean()) fail(field, "expected true or false, got " + v.dump());
+        return v.get<bool>();
+    }
+    // A measured value: a number, or null where the run stored a NaN (JSON has no NaN).
+    static double number(const nlohmann::json& v, const std::string& field) {
+        if (v.is_null()) return std::nan("");
+        if (!v.is_number()) fail(field, "expected a number, got " + v.dump());
+        return v.get<double>();
+    }
+    static const nlohmann::json& array(const nlohmann::json& v, const std::string& field) {
+        if (!v.is_array()) fail(field, "expected a list");
+        return v;
+    }
+
+    // A genome of this space: one gene index per gene, each within its choices.
+    Genome genome(const nlohmann::json& v, const std::string& field) const {
+        array(v, field);
+        if (v.size() != p_.genes.size())
+            fail(field, "has " + std::to_string(v.size()) + " genes, the space has " + std::to_string(p_.genes.size()));
+        Genome g;
+        for (size_t i = 0; i < v.size(); ++i)
+            g.push_back(static_cast<int>(integer(v[i], field + "[" + std::to_string(i) + "]", 0,
+                                                 static_cast<int64_t>(p_.genes[i].choices.size()) - 1)));
+        return g;
+    }
+
+    Evaluation evaluation(const nlohmann::json& j, const std::string& where) const {
+        Evaluation e;
+        e.ok = boolean(at(j, "ok", where), name(where, "ok"));
+        const auto& reason = at(j, "reason", where);
+        if (!reason.is_string()) fail(name(where, "reason"), "expected a string");
+        e.reason = reason.get<std::string>();
+        e.accuracy = number(at(j, "accuracy", where), name(where, "accuracy"));
+        e.energy_uj = number(at(j, "energy_uj", where), name(where, "energy_uj"));
+        e.latency_us = number(at(j, "latency_us", where), name(where, "latency_us"));
+        e.area_mm2 = number(at(j, "area_mm2", where), name(where, "area_mm2"));
+        e.edap = number(at(j, "edap", where), name(where, "edap"));
+        e.tops_per_w = number(at(j, "tops_per_w", where), name(where, "tops_per_w"));
+        e.tops_per_mm2 = number(at(j, "tops_per_mm2", where), name(where, "tops_per_mm2"));
+        return e;
+    }
+
+private:
+    const SearchProblem& p_;
+};
 
 void Driver::write_checkpoint(const pagmo::population& pop) const {
     // Everything the next generation depends on: the population (genomes and the exact objective
@@ -417,47 +483,134 @@ void Driver::write_checkpoint(const pagmo::population& pop) const {
     write_file_atomic(path("checkpoint.json"), j.dump(1) + "\n");
 }
 
-bool Driver::load_checkpoint(pagmo::population& pop) {
+// Restores the search from out_dir/checkpoint.json (resume): the cache, the hypervolume history
+// and the population. Every field is validated against the space and the options first.
+void Driver::load_checkpoint(pagmo::population& pop) {
     const std::string file = path("checkpoint.json");
-    if (!std::filesystem::exists(file)) return false;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+        throw Error("search: cannot resume: " + file + " not found (run without --resume to start a search in " + o_.out_dir + ")");
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(read_file(file));
-        if (j.at("version") != 1) throw Error("unsupported version");
-        if (j.at("space") != p_.space_text) throw Error("it belongs to a different space file");
-        if (j.at("seed") != o_.seed) throw Error("it was made with seed " + j.at("seed").dump() + ", not " + std::to_string(o_.seed));
-        if (j.at("population_size") != o_.population)
-            throw Error("it has population " + j.at("population_size").dump() + ", not " + std::to_string(o_.population));
-        for (const auto& e : j.at("evaluated")) {
-            Candidate c;
-            c.id = static_cast<int>(result_.evaluated.size());
-            c.generation = e.at("generation");
-            c.genome = e.at("genome").get<Genome>();
-            c.feasible = e.at("feasible");
-            c.eval = eval_from_json(e.at("eval"));
-            index_[c.genome] = c.id;
-            result_.evaluated.push_back(c);
-        }
-        result_.hypervolume = j.at("hypervolume").get<std::vector<double>>();
-        result_.evaluated_by_generation = j.at("evaluated_by_generation").get<std::vector<int64_t>>();
-        result_.baseline_id = j.at("baseline_id");
-        generation_ = j.at("generation");
-        for (const auto& ind : j.at("population"))
-            pop.push_back(to_x(ind.at("x").get<Genome>()), ind.at("f").get<pagmo::vector_double>());
+        restore(j, pop);
     } catch (const Error& e) {
         throw Error(file + ": cannot resume: " + e.what());
     } catch (const std::exception& e) {
         throw Error(file + ": cannot resume, the checkpoint is damaged: " + e.what());
     }
-    return true;
+}
+
+void Driver::restore(const nlohmann::json& j, pagmo::population& pop) {
+    using R = CheckpointReader;
+    const R r(p_);
+    constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+    if (R::integer(R::at(j, "version", ""), "version", 0, kIntMax) != 1) R::fail("version", "unsupported version " + j["version"].dump());
+    if (j.at("space") != p_.space_text) throw Error("it belongs to a different space file");
+    if (j.at("seed") != o_.seed) throw Error("it was made with seed " + j.at("seed").dump() + ", not " + std::to_string(o_.seed));
+    if (j.at("population_size") != o_.population)
+        throw Error("it has population " + j.at("population_size").dump() + ", not " + std::to_string(o_.population));
+    generation_ = static_cast<int>(R::integer(R::at(j, "generation", ""), "generation", 0, kIntMax));
+    if (generation_ > o_.generations)
+        throw Error("it is at generation " + std::to_string(generation_) + ", beyond the " + std::to_string(o_.generations) +
+                    " generations asked for (raise --generations or search.generations)");
+
+    const auto& evaluated = R::array(R::at(j, "evaluated", ""), "evaluated");
+    if (evaluated.empty() || evaluated.size() > static_cast<size_t>(kIntMax))
+        R::fail("evaluated", "expected 1 to " + std::to_string(kIntMax) + " candidates");
+    for (size_t i = 0; i < evaluated.size(); ++i) {
+        const std::string where = "evaluated[" + std::to_string(i) + "]";
+        const auto& e = evaluated[i];
+        Candidate c;
+        c.id = static_cast<int>(i);
+        c.generation = static_cast<int>(R::integer(R::at(e, "generation", where), where + ".generation", 0, generation_));
+        c.genome = r.genome(R::at(e, "genome", where), where + ".genome");
+        c.feasible = R::boolean(R::at(e, "feasible", where), where + ".feasible");
+        c.eval = r.evaluation(R::at(e, "eval", where), where + ".eval");
+        // The cache holds each genome once; a repeat would give two ids to one design.
+        if (!index_.emplace(c.genome, c.id).second) R::fail(where + ".genome", "repeats candidate " + std::to_string(index_.at(c.genome)));
+        result_.evaluated.push_back(std::move(c));
+    }
+    const auto count = static_cast<int64_t>(result_.evaluated.size());
+    result_.baseline_id = static_cast<int>(R::integer(R::at(j, "baseline_id", ""), "baseline_id", 0, count - 1));
+    if (result_.evaluated[static_cast<size_t>(result_.baseline_id)].genome != p_.baseline)
+        R::fail("baseline_id", "candidate " + std::to_string(result_.baseline_id) + " is not the space's baseline");
+
+    // One entry per generation 0..generation; the counts grow and end at every candidate.
+    const size_t entries = static_cast<size_t>(generation_) + 1;
+    const auto& hv = R::array(R::at(j, "hypervolume", ""), "hypervolume");
+    if (hv.size() != entries) R::fail("hypervolume", "has " + std::to_string(hv.size()) + " entries, not " + std::to_string(entries));
+    for (size_t g = 0; g < hv.size(); ++g) result_.hypervolume.push_back(R::number(hv[g], "hypervolume[" + std::to_string(g) + "]"));
+    const auto& by_gen = R::array(R::at(j, "evaluated_by_generation", ""), "evaluated_by_generation");
+    if (by_gen.size() != entries)
+        R::fail("evaluated_by_generation", "has " + std::to_string(by_gen.size()) + " entries, not " + std::to_string(entries));
+    int64_t previous = 1;
+    for (size_t g = 0; g < by_gen.size(); ++g) {
+        const std::string field = "evaluated_by_generation[" + std::to_string(g) + "]";
+        previous = R::integer(by_gen[g], field, previous, count);
+        result_.evaluated_by_generation.push_back(previous);
+    }
+    if (previous != count)
+        R::fail("evaluated_by_generation", "ends at " + std::to_string(previous) + ", not at the " + std::to_string(count) + " candidates");
+
+    const auto& population = R::array(R::at(j, "population", ""), "population");
+    if (population.size() != static_cast<size_t>(o_.population))
+        R::fail("population", "has " + std::to_string(population.size()) + " members, not " + std::to_string(o_.population));
+    for (size_t i = 0; i < population.size(); ++i) {
+        const std::string where = "population[" + std::to_string(i) + "]";
+        const Genome g = r.genome(R::at(population[i], "x", where), where + ".x");
+        if (!index_.count(g)) R::fail(where + ".x", "is not among the evaluated candidates");
+        const auto& f = R::array(R::at(population[i], "f", where), where + ".f");
+        if (f.size() != p_.objectives.size())
+            R::fail(where + ".f", "has " + std::to_string(f.size()) + " objectives, not " + std::to_string(p_.objectives.size()));
+        pagmo::vector_double fv;
+        for (size_t k = 0; k < f.size(); ++k) fv.push_back(R::number(f[k], where + ".f[" + std::to_string(k) + "]"));
+        pop.push_back(to_x(g), fv);
+    }
+}
+
+// The output directory: created if missing. A stale summary.json (from an earlier, complete run
+// of a search now resumed) is removed before anything else is written, since summary.json is
+// written last and marks a complete run: the CSVs of an unfinished or failed run must not sit
+// next to one.
+void Driver::prepare_out_dir() const {
+    const std::filesystem::path out(o_.out_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) throw Error("search: cannot create the output directory " + o_.out_dir + ": " + ec.message());
+    std::filesystem::remove(out / "summary.json", ec);
+    if (ec) throw Error("search: cannot remove the previous " + (out / "summary.json").string() + ": " + ec.message());
+}
+
+// The problem as the driver relies on it (load_space guarantees this for a space file; a problem
+// built in code gets the same checks): objectives distinct, every gene with choices, the baseline
+// one of them.
+void Driver::check_problem() const {
+    if (p_.objectives.size() < 2 || p_.objectives.size() > 4) throw Error("search: give two to four objectives");
+    for (size_t i = 0; i < p_.objectives.size(); ++i)
+        if (std::count(p_.objectives.begin(), p_.objectives.end(), p_.objectives[i]) > 1)
+            throw Error(std::string("search: the objective '") + objective_name(p_.objectives[i]) + "' repeats");
+    if (p_.baseline.size() != p_.genes.size())
+        throw Error("search: the baseline has " + std::to_string(p_.baseline.size()) + " genes, not " + std::to_string(p_.genes.size()));
+    for (size_t i = 0; i < p_.genes.size(); ++i) {
+        if (p_.genes[i].choices.empty()) throw Error("search: gene '" + p_.genes[i].name + "' has no choices");
+        if (p_.baseline[i] < 0 || static_cast<size_t>(p_.baseline[i]) >= p_.genes[i].choices.size())
+            throw Error("search: the baseline's gene '" + p_.genes[i].name + "' is not one of its choices");
+    }
 }
 
 SearchResult Driver::run() {
-    if (p_.objectives.size() < 2 || p_.objectives.size() > 4) throw Error("search: give two to four objectives");
+    check_problem();
     if (o_.population < 8 || o_.population % 4 != 0)
-        throw Error("search: the population must be a multiple of 4 and at least 8 (NSGA-II), got " + std::to_string(o_.population));
-    if (o_.generations < 0) throw Error("search: generations must be >= 0");
-    std::filesystem::create_directories(o_.out_dir);
+        throw Error("search: the population (--population or search.population) must be a multiple of 4 and at least 8 (NSGA-II), got " +
+                    std::to_string(o_.population));
+    if (o_.generations < 0)
+        throw Error("search: generations (--generations or search.generations) must be >= 0, got " + std::to_string(o_.generations));
+    if (!(std::isfinite(o_.hv_reference) && o_.hv_reference > 0))
+        throw Error("search: the hypervolume reference must be a positive cost ratio, got " + fmt(o_.hv_reference));
+    std::error_code ec;
+    if (std::filesystem::exists(o_.out_dir, ec) && !std::filesystem::is_directory(o_.out_dir, ec))
+        throw Error("search: the output directory " + o_.out_dir + " is a file, not a directory");
     PagmoProblem udp;
     udp.driver = this;
     for (const auto& g : p_.genes) udp.upper.push_back(static_cast<double>(g.choices.size() - 1));
@@ -465,13 +618,16 @@ SearchResult Driver::run() {
     pagmo::problem prob{udp};
     pagmo::population pop{prob, 0u, static_cast<unsigned>(o_.seed)};
 
-    const bool resumed = o_.resume && load_checkpoint(pop);
-    if (o_.resume && !resumed && o_.progress) std::printf("search: no checkpoint in %s, starting afresh\n", o_.out_dir.c_str());
-    if (!resumed) {
+    // A checkpoint is read before anything is written: a refused one leaves --out as it was.
+    if (o_.resume) load_checkpoint(pop);
+    prepare_out_dir();
+    if (!o_.resume) {
         // Generation 0: the baseline first and alone (objectives are normalized by it), then the
-        // random genomes as one batch.
+        // random genomes as one batch. A baseline that cannot be measured leaves nothing to
+        // compare with: stop before the population is spent on it.
         evaluate_new({p_.baseline});
         result_.baseline_id = 0;
+        if (!baseline().ok) throw Error("search: the baseline design failed, nothing to compare with: " + baseline().reason);
         const std::vector<Genome> initial = initial_genomes();
         const auto f = fitness_batch(initial);
         for (size_t i = 0; i < initial.size(); ++i) pop.push_back(to_x(initial[i]), f[i]);
@@ -498,7 +654,7 @@ SearchResult Driver::run() {
                         result_.pareto.size(), result_.hypervolume.back());
         std::fflush(stdout);
     };
-    if (!resumed) report();
+    if (!o_.resume) report();
     const double m = p_.genes.empty() ? 0.1 : 1.0 / static_cast<double>(p_.genes.size());
     while (generation_ < o_.generations) {
         ++generation_;

@@ -57,6 +57,29 @@ struct SimulatorEvaluator::Impl {
         // the fitness images themselves (they are training images, never the reported test set).
         std::string calib = !s.fitness.calibration_data.empty() ? s.fitness.calibration_data : data->info().calibration;
         calibration = open_dataset(calib.empty() ? dir : calib);
+        check_up_front();
+    }
+
+    // What would otherwise fail every candidate, or the final re-evaluation after the whole
+    // search: each network must load and take the fitness, calibration and final datasets, and
+    // the baseline design must give a plan and a technology. A failure here leaves no output.
+    void check_up_front() {
+        for (size_t n = 0; n < space.networks.size(); ++n) {
+            const Graph& g = graph(space.networks[n]);
+            check_dataset_matches_model(g, calibration->info());
+            Genome genome = space.problem.baseline;
+            if (space.networks.size() > 1) genome[0] = static_cast<int>(n);  // genes[0] is the network
+            const Config c = design_config(space, genome, g);
+            make_analog_plan(g, c.analog, c.run.seed);
+            tech(c);
+        }
+        if (!space.final_eval.data.empty()) check_test_data(space.final_eval.data);
+    }
+
+    // The test set of the final re-evaluation against every network.
+    void check_test_data(const std::string& dir) {
+        const auto d = open_dataset(dir);
+        for (const auto& model : space.networks) check_dataset_matches_model(graph(model), d->info());
     }
 
     const Graph& graph(const std::string& model) {
@@ -229,6 +252,8 @@ std::vector<Evaluation> SimulatorEvaluator::evaluate_batch(const std::vector<Gen
 }
 
 int SimulatorEvaluator::workers() const { return impl_->workers; }
+
+void SimulatorEvaluator::check_test_data(const std::string& data_dir) { impl_->check_test_data(data_dir); }
 
 std::vector<double> SimulatorEvaluator::accuracy(const Genome& genome, const std::string& data_dir, int64_t images, int64_t trials) {
     const Prepared p = impl_->prepare(genome);

@@ -90,7 +90,11 @@ struct SearchResult {
 // batches (the initial population after the baseline, each generation's offspring, the
 // replacements of duplicates); ids follow the order a batch lists its new genomes, so the
 // outputs do not depend on how an evaluator schedules a batch. Evaluations that throw are
-// recorded as infeasible with their message.
+// recorded as infeasible with their message, except the baseline's: a failed baseline throws
+// Error (the objectives are normalized by it). With options.resume, out_dir/checkpoint.json must
+// exist and is validated field by field against the problem (Error naming the file and field).
+// A summary.json left in out_dir is removed first: the caller writes it last, to mark a complete
+// run.
 SearchResult run_search(const SearchProblem& problem, Evaluator& evaluator, const SearchOptions& options);
 
 // The objective vector the search minimizes: accuracy as error (1 - accuracy), costs as ratios to

@@ -44,7 +44,10 @@ struct SearchSpace {
     SearchOptions defaults;            // population, generations, seed, hv_reference from `search:`
 };
 
-// Parses and validates a space file; errors name the file, key and line.
+// Parses and validates a space file; errors name the file, key and line. Everything that can be
+// checked without the fitness data is checked here: the base config and each device config load,
+// each technology loads, every per-layer choice passes the config loader's limits, the datasets
+// named (final.data, fitness.calibration_data) open, the numbers are in range.
 SearchSpace load_space(const std::string& path);
 
 // The layer group of MVM layer `index` of `count` named `name` (-1: none).
@@ -57,6 +60,9 @@ Config design_config(const SearchSpace& space, const Genome& genome, const Graph
 // Measures candidates with the simulator (accuracy) and the cost model (cost).
 class SimulatorEvaluator final : public Evaluator {
 public:
+    // Loads every network and checks, before any candidate is measured, what would otherwise
+    // fail each of them or the final re-evaluation: each network against the fitness, calibration
+    // and final.data datasets, the baseline design's plan and technology. Throws Error.
     SimulatorEvaluator(const SearchSpace& space, const std::string& data_dir);
     ~SimulatorEvaluator() override;
     Evaluation evaluate(const Genome& genome) override;
@@ -66,6 +72,9 @@ public:
     std::vector<Evaluation> evaluate_batch(const std::vector<Genome>& genomes) override;
     // fitness.workers, or by backend when the space leaves it out.
     int workers() const;
+    // Checks a test set for the final re-evaluation (e.g. --test-data) against every network,
+    // so that a bad one fails before the search rather than after it. Throws Error.
+    void check_test_data(const std::string& data_dir);
     // Top-1 per trial on `data_dir` (images 0 = all) with `trials` chip instances.
     std::vector<double> accuracy(const Genome& genome, const std::string& data_dir, int64_t images, int64_t trials);
 

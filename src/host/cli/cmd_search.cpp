@@ -53,6 +53,9 @@ void run(const SearchArgs& a) {
     if (!a.resume && std::filesystem::exists(std::filesystem::path(a.out) / "checkpoint.json"))
         throw Error(a.out + " holds a search already: pass --resume to continue it, or choose another --out");
     search::SimulatorEvaluator evaluator(space, a.data);
+    // The test set of the final re-evaluation is checked now, not after the whole search.
+    const std::string test = !a.test_data.empty() ? a.test_data : space.final_eval.data;
+    if (!test.empty()) evaluator.check_test_data(test);
     const search::SearchResult r = search::run_search(space.problem, evaluator, o);
     const double search_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& base = r.evaluated[static_cast<size_t>(r.baseline_id)];
@@ -60,7 +63,6 @@ void run(const SearchArgs& a) {
                 evaluator.workers(), evaluator.workers() == 1 ? "" : "s");
 
     // The final re-evaluation: the baseline and the most accurate front members on the test set.
-    const std::string test = !a.test_data.empty() ? a.test_data : space.final_eval.data;
     const int64_t trials = a.final_trials > 0 ? a.final_trials : space.final_eval.trials;
     const int64_t images = a.final_images >= 0 ? a.final_images : space.final_eval.images;
     std::vector<int> ids = r.pareto;
