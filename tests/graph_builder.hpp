@@ -101,4 +101,15 @@ private:
     std::mt19937 rng_{7};
 };
 
+// x [2, 6, 5, 5] -> Conv(6, 3x3, pad 1, bias) "conv" -> Add(x) "add" -> Relu "relu" ->
+// Mul(scale [6, 1, 1], broadcast) "mul" -> Clip(-0.4, 0.5) "clip": a residual block whose Relu and
+// Clip the backends fuse into the Add and the Mul (activation fusion and special-value tests).
+inline Graph residual_test_network() {
+    GraphBuilder b({2, 6, 5, 5});
+    const int x = b.input();
+    const int scale = b.constant("scale", {6, 1, 1});
+    return b.conv(6, 3, 1, "conv", true).binary(OpType::Add, x, "add").relu("relu").binary(OpType::Mul, scale, "mul")
+        .clip(-0.4f, 0.5f, "clip").build();
+}
+
 }  // namespace xbarsim::test

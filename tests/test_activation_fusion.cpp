@@ -13,14 +13,6 @@
 namespace xbarsim::test {
 namespace {
 
-// x [2, 6, 5, 5] -> Conv(6, 3x3) -> Add(x) -> Relu -> Mul(scale [6, 1, 1], broadcast) -> Clip(-0.4, 0.5)
-Graph residual_network() {
-    GraphBuilder b({2, 6, 5, 5});
-    const int x = b.input();
-    const int scale = b.constant("scale", {6, 1, 1});
-    return b.conv(6, 3, 1, "conv", true).binary(OpType::Add, x, "add").relu("relu").binary(OpType::Mul, scale, "mul")
-        .clip(-0.4f, 0.5f, "clip").build();
-}
 
 Tensor random_input(uint32_t seed) {
     std::mt19937 rng(seed);
@@ -37,7 +29,7 @@ size_t node_index(const Graph& g, const std::string& name) {
 }
 
 TEST(ActivationFusion, ScheduleFusesActivationsIntoBinaryOps) {
-    const Graph g = residual_network();
+    const Graph g = residual_test_network();
     const GraphSchedule s = schedule_graph(g);
     EXPECT_EQ(s.fused_activation[node_index(g, "add")], static_cast<int>(node_index(g, "relu")));
     EXPECT_EQ(s.fused_activation[node_index(g, "mul")], static_cast<int>(node_index(g, "clip")));
@@ -58,7 +50,7 @@ TEST(ActivationFusion, NotFusedWhenTheOutputHasAnotherReader) {
 // Fused against unfused: asking for the Add's and Mul's outputs as extra values keeps them (no
 // fusion), and applying Relu/Clip to those by hand must give the fused run's outputs exactly.
 void expect_fused_equals_unfused(Backend& backend) {
-    const Graph g = residual_network();
+    const Graph g = residual_test_network();
     backend.load(g);
     const Tensor x = random_input(4);
     const Tensor fused = backend.forward(x).at(0);
@@ -90,7 +82,7 @@ TEST(ActivationFusion, CudaFusedEqualsUnfusedAndCpu) {
     auto gpu = make_backend("cuda");
     expect_fused_equals_unfused(*gpu);
     auto cpu = make_backend("cpu");
-    const Graph g = residual_network();
+    const Graph g = residual_test_network();
     cpu->load(g);
     gpu->load(g);
     const Tensor x = random_input(9);

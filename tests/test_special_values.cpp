@@ -50,14 +50,6 @@ TEST(ElementwiseMath, EpiloguesAreTheStandaloneOps) {
     }
 }
 
-// x [2, 6, 5, 5] -> Conv(6, 3x3, pad 1) -> Add(x) -> Relu -> Mul(scale [6, 1, 1]) -> Clip(-0.4, 0.5)
-Graph residual_network() {
-    GraphBuilder b({2, 6, 5, 5});
-    const int x = b.input();
-    const int scale = b.constant("scale", {6, 1, 1});
-    return b.conv(6, 3, 1, "conv", true).binary(OpType::Add, x, "add").relu("relu").binary(OpType::Mul, scale, "mul")
-        .clip(-0.4f, 0.5f, "clip").build();
-}
 
 Tensor ramp(const Shape& s) {
     Tensor t(s);
@@ -75,7 +67,7 @@ int output_of(const Graph& g, const std::string& node) {
 // (the convolution mixes all channels) and nothing else: with the activations fused (the default
 // run) and unfused (the Add's and Mul's outputs asked for, which keeps them apart).
 void expect_nan_reaches_exactly_its_window(Backend& backend) {
-    const Graph g = residual_network();
+    const Graph g = residual_test_network();
     backend.load(g);
     Tensor x = ramp({2, 6, 5, 5});
     const int64_t nb = 1, nc = 2, nh = 2, nw = 3;
