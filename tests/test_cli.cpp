@@ -395,6 +395,9 @@ TEST(CliErrors, BadOptionValuesNameTheOption) {
         {base + "--seed 99999999999999999999", "--seed: '99999999999999999999' is out of range"},
         {base + "--config " + repo("configs/pcm.yaml") + " --drift-times 1,nan", "--drift-times: must be a finite number of seconds >= 0, got nan"},
         {"bench --model " + kMnistModel + " --iters 1 --chips 4", "--chips needs --config"},
+        {"bench --model " + kMnistModel + " --iters 1 --threads 100000", "--threads: must be an integer from 0 to 4096"},
+        {base + "--out ''", "--out: must not be empty"},
+        {base + "--chips-per-pass 5", "--chips-per-pass needs a config with analog layers"},
     };
     for (const auto& c : cases) {
         const auto r = run_cli(c.args);

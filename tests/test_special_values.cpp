@@ -25,6 +25,8 @@ TEST(ElementwiseMath, ActivationsPropagateNanAndKeepInfinities) {
     EXPECT_EQ(ew::relu(-kInf), 0.0f);
     EXPECT_EQ(ew::clamp(kInf, -1.0f, 1.0f), 1.0f);
     EXPECT_EQ(ew::clamp(-kInf, -1.0f, 1.0f), -1.0f);
+    // min > max: every value becomes max (ONNX Clip is min(max(x, min), max), as numpy and PyTorch).
+    for (float v : {-10.0f, 0.0f, 2.0f, 10.0f}) EXPECT_EQ(ew::clamp(v, 5.0f, -5.0f), -5.0f) << v;
     EXPECT_EQ(ew::leaky_relu(-kInf, 0.1f), -kInf);
     EXPECT_EQ(ew::hard_sigmoid(kInf, 0.2f, 0.5f), 1.0f);
     EXPECT_EQ(ew::hard_swish(kInf), kInf);

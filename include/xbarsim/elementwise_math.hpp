@@ -18,9 +18,13 @@ namespace xbarsim::ew {
 // +inf without <cmath>'s INFINITY, in a form that every host and device compiler folds.
 XBARSIM_HD constexpr float infinity() { return __builtin_huge_valf(); }
 
-// v clamped to [lo, hi]; a NaN v passes through (fminf/fmaxf and std::min/max would drop it or
-// keep it depending on the argument order).
-XBARSIM_HD float clamp(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+// min(max(v, lo), hi) as ONNX Clip, numpy and PyTorch define it (lo > hi gives hi everywhere),
+// except that a NaN v passes through (fminf/fmaxf and std::min/max would drop it or keep it
+// depending on the argument order).
+XBARSIM_HD float clamp(float v, float lo, float hi) {
+    const float at_least_lo = v < lo ? lo : v;
+    return at_least_lo > hi ? hi : at_least_lo;
+}
 
 XBARSIM_HD float relu(float v) { return clamp(v, 0.0f, infinity()); }
 

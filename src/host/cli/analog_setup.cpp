@@ -7,9 +7,9 @@
 namespace xbarsim::cli {
 
 void add_analog_options(CLI::App& app, AnalogArgs& a) {
-    app.add_option("--ranges", a.ranges, "Calibrated input/ADC ranges from `xbarsim calibrate` (skips calibration)");
+    app.add_option("--ranges", a.ranges, "Calibrated input/ADC ranges from `xbarsim calibrate` (skips calibration)")->check(non_empty());
     app.add_option("--calibration-data", a.calibration_data,
-                   "Dataset to calibrate analog ranges on (default: the `calibration:` entry of the dataset)");
+                   "Dataset to calibrate analog ranges on (default: the `calibration:` entry of the dataset)")->check(non_empty());
     app.add_option("--calibration-images", a.calibration_images, "Calibration samples (default 500)")
         ->check(positive_integer());
 }

@@ -15,6 +15,7 @@
 #include "xbarsim/analog/recombine.hpp"
 #include "xbarsim/backend.hpp"
 #include "xbarsim/cuda_backend.hpp"
+#include "xbarsim/config.hpp"
 #include "xbarsim/error.hpp"
 #include "xbarsim/file_util.hpp"
 #include "xbarsim/host_memory.hpp"
@@ -240,20 +241,20 @@ void bench(const BenchArgs& a) {
 
 Command add_bench(CLI::App& app) {
     auto a = std::make_shared<BenchArgs>();
-    app.add_option("--model", a->model, "ONNX model file")->required();
+    app.add_option("--model", a->model, "ONNX model file")->required()->check(non_empty());
     app.add_option("--backend", a->backend, "Backend to measure: cpu, cuda, or auto (cuda when a GPU is present)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     app.add_option("--batch", a->batch, "Batch size")->check(positive_integer());
     app.add_option("--iters", a->iters, "Timed iterations (after one warm-up)")->check(positive_integer());
-    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(non_negative_integer());
-    app.add_option("--config", a->config, "Also time the network with this config's analog layers");
+    app.add_option("--threads", a->threads, "CPU threads, 0 = all cores")->check(integer_in(0, kMaxThreads));
+    app.add_option("--config", a->config, "Also time the network with this config's analog layers")->check(non_empty());
     app.add_option("--chips", a->chips,
                    "Also time this many Monte Carlo chip instances side by side in one pass (needs --config)")
         ->check(positive_integer());
     app.add_flag("--profile", a->profile,
                  "Also time every node (separate passes) and print the time per op kind and the slowest nodes");
     add_analog_options(app, a->analog);
-    app.add_option("--out", a->out, "Write the figures as JSON");
+    app.add_option("--out", a->out, "Write the figures as JSON")->check(non_empty());
     return [a] { bench(*a); };
 }
 

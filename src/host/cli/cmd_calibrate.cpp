@@ -53,12 +53,12 @@ void calibrate_command(const CalibrateArgs& a) {
 
 Command add_calibrate(CLI::App& app) {
     auto a = std::make_shared<CalibrateArgs>();
-    app.add_option("--model", a->model, "ONNX model file")->required();
-    app.add_option("--data", a->data, "Calibration dataset: training images, not the test set (e.g. data/cifar10-calib)")->required();
-    app.add_option("--config", a->config, "Simulation config YAML with analog layers")->required();
+    app.add_option("--model", a->model, "ONNX model file")->required()->check(non_empty());
+    app.add_option("--data", a->data, "Calibration dataset: training images, not the test set (e.g. data/cifar10-calib)")->required()->check(non_empty());
+    app.add_option("--config", a->config, "Simulation config YAML with analog layers")->required()->check(non_empty());
     app.add_option("--images", a->images, "Calibration samples (default 500)")->check(positive_integer());
     app.add_option("--batch", a->batch, "Samples per forward pass")->check(integer_in(1, kMaxBatchSize));
-    app.add_option("--out", a->out, "Ranges file to write (YAML)")->required();
+    app.add_option("--out", a->out, "Ranges file to write (YAML)")->required()->check(non_empty());
     app.add_option("--backend", a->backend, "Backend of the calibration passes: cpu, cuda, or auto (overrides run.backend)")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
     app.add_flag("--quiet", a->quiet, "No progress bar");

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "validators.hpp"
 #include "xbarsim/analog_plan.hpp"
 #include "xbarsim/config.hpp"
 #include "xbarsim/cost/cost_model.hpp"
@@ -49,10 +50,11 @@ void cost_command(const CostArgs& a) {
 
 Command add_cost(CLI::App& app) {
     auto a = std::make_shared<CostArgs>();
-    app.add_option("--model", a->model, "ONNX model file")->required();
-    app.add_option("--config", a->config, "Config YAML: analog mapping (analog:, layers:) and chip (cost:); see docs/cost.md");
-    app.add_option("--tech", a->tech, "Technology: a node name (22nm, 32nm, 7nm from configs/tech) or a file (overrides cost.tech)");
-    app.add_option("--out", a->out, "Write the cost report as JSON here");
+    app.add_option("--model", a->model, "ONNX model file")->required()->check(non_empty());
+    app.add_option("--config", a->config, "Config YAML: analog mapping (analog:, layers:) and chip (cost:); see docs/cost.md")
+        ->check(non_empty());
+    app.add_option("--tech", a->tech, "Technology: a node name (22nm, 32nm, 7nm from configs/tech) or a file (overrides cost.tech)")->check(non_empty());
+    app.add_option("--out", a->out, "Write the cost report as JSON here")->check(non_empty());
     return [a] { cost_command(*a); };
 }
 

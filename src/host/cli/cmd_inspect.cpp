@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "validators.hpp"
 #include "xbarsim/onnx_import.hpp"
 
 namespace xbarsim::cli {
@@ -66,7 +67,7 @@ void inspect(const InspectArgs& a) {
 
 Command add_inspect(CLI::App& app) {
     auto a = std::make_shared<InspectArgs>();
-    app.add_option("--model", a->model, "ONNX model file")->required();
+    app.add_option("--model", a->model, "ONNX model file")->required()->check(non_empty());
     app.add_flag("--no-fold", a->no_fold, "Show BatchNormalization nodes instead of folding them into Conv/Gemm");
     return [a] { inspect(*a); };
 }

@@ -74,6 +74,8 @@ void run(const RunArgs& a) {
     check_dataset_matches_model(graph, dataset->info());
     const PreprocessSpec pre = resolve_preprocess(graph, dataset->info());
     auto analog = prepare_analog(graph, config, &dataset->info(), a.analog, !a.quiet);
+    if (a.chips_per_pass > 0 && !analog)
+        throw Error("--chips-per-pass needs a config with analog layers (chip instances differ only in their devices)");
     if (!a.drift_times.empty() && (!analog || !analog->plan.device.drift.enabled))
         throw Error("--drift-times needs a config whose device drifts (device.drift.enabled)");
     auto backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
@@ -167,9 +169,9 @@ void run(const RunArgs& a) {
 
 Command add_run(CLI::App& app) {
     auto a = std::make_shared<RunArgs>();
-    app.add_option("--model", a->model, "ONNX model file")->required();
-    app.add_option("--data", a->data, "Dataset directory (holding dataset.yaml)")->required();
-    app.add_option("--config", a->config, "Simulation config YAML (see configs/ and docs/config.md)");
+    app.add_option("--model", a->model, "ONNX model file")->required()->check(non_empty());
+    app.add_option("--data", a->data, "Dataset directory (holding dataset.yaml)")->required()->check(non_empty());
+    app.add_option("--config", a->config, "Simulation config YAML (see configs/ and docs/config.md)")->check(non_empty());
     app.add_option("--images", a->images, "Evaluate only the first N samples (0 = all; overrides run.images)")
         ->check(non_negative_integer());
     app.add_option("--batch", a->batch, "Samples per forward pass (overrides run.batch_size)")->check(integer_in(1, kMaxBatchSize));
@@ -189,7 +191,7 @@ Command add_run(CLI::App& app) {
     app.add_option("--layer-stats", a->layer_stats,
                    "Per-layer output SNR (dB) of the analog layers against the digital network, on the first N samples")
         ->check(positive_integer());
-    app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)");
+    app.add_option("--out", a->out, "Write a JSON report here (written only when the run succeeds)")->check(non_empty());
     app.add_flag("--quiet", a->quiet, "No progress bar");
     return [a] { run(*a); };
 }

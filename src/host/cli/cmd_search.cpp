@@ -131,8 +131,8 @@ void run(const SearchArgs& a) {
 Command add_search(CLI::App& app) {
     auto a = std::make_shared<SearchArgs>();
     app.add_option("--space", a->space, "Search space file (configs/search/*-space.yaml; docs/search.md)")->required()->check(CLI::ExistingFile);
-    app.add_option("--data", a->data, "Dataset for fitness (use training images, e.g. data/cifar10-calib)")->required();
-    app.add_option("--out", a->out, "Output directory")->required();
+    app.add_option("--data", a->data, "Dataset for fitness (use training images, e.g. data/cifar10-calib)")->required()->check(non_empty());
+    app.add_option("--out", a->out, "Output directory")->required()->check(non_empty());
     app.add_option("--generations", a->generations, "Generations after the initial population (default: the space file's)")
         ->check(non_negative_integer());
     app.add_option("--population", a->population, "Population size, a multiple of 4 (default: the space file's)")
@@ -142,7 +142,7 @@ Command add_search(CLI::App& app) {
                                             "(default: fitness.workers, else 4 on CUDA and 1 on the CPU)")
         ->check(positive_integer());
     app.add_flag("--resume", a->resume, "Continue the search in --out from its checkpoint");
-    app.add_option("--test-data", a->test_data, "Test set for the final re-evaluation of the front (default: the space file's final.data)");
+    app.add_option("--test-data", a->test_data, "Test set for the final re-evaluation of the front (default: the space file's final.data)")->check(non_empty());
     app.add_option("--final-trials", a->final_trials, "Chip instances per front member in the final re-evaluation")
         ->check(positive_integer());
     app.add_option("--final-images", a->final_images, "Test images in the final re-evaluation (0 = all)")->check(non_negative_integer());

@@ -36,6 +36,10 @@ CLI::Validator integer_in(long long lo, long long hi) {
     return integer_between(lo, hi, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
 }
 
+CLI::Validator non_empty() {
+    return CLI::Validator([](std::string& v) -> std::string { return v.empty() ? "must not be empty" : ""; }, "");
+}
+
 CLI::Validator non_negative_float_seconds() {
     return CLI::Validator(
         [](std::string& v) -> std::string {

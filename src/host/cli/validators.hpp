@@ -12,6 +12,8 @@ CLI::Validator positive_integer();
 CLI::Validator non_negative_integer();
 // An integer in [lo, hi] (the bounds the config file applies to the same setting).
 CLI::Validator integer_in(long long lo, long long hi);
+// A path or name that is not empty (`--out ''` would otherwise mean "no output" without a word).
+CLI::Validator non_empty();
 // A finite number >= 0 that a float holds (times in seconds: drift).
 CLI::Validator non_negative_float_seconds();
 
