@@ -77,7 +77,11 @@ TEST(CostCliErrors, MissingTechnologyBadKeysAndBadTechFiles) {
     expect_failure("cost --model " + model + " --config " + kNeuroSim + " --tech 3nm", {"technology '3nm' not found"}, report);
     expect_failure("cost --model " + model + " --config " + kNeuroSim + " --tech /nonexistent/t.yaml", {"not found"}, report);
 
+    expect_failure("cost --model " + model + " --config " + kNeuroSim + " --tech " + dir.str(), {"--tech: ", "is a directory"}, report);
+
     const std::string cfg = dir.file("c.yaml");
+    std::ofstream(cfg) << "analog: {adc: {bits: 5}}\ncost:\n  tech: 5nm\n";  // the error names the key that asked for it
+    expect_failure("cost --model " + model + " --config " + cfg, {"c.yaml: key 'cost.tech': technology '5nm' not found"}, report);
     std::ofstream(cfg) << "analog: {adc: {bits: 5}}\ncost:\n  tech: 22nm\n  executon: pipelined\n";
     expect_failure("cost --model " + model + " --config " + cfg, {"c.yaml:4", "cost.executon", "unknown key"}, report);
     std::ofstream(cfg) << "analog: {adc: {bits: 5, type: delta_sigma}}\n";

@@ -74,6 +74,17 @@ TEST(CudaBackendAvailability, CliRunWithCudaWithoutDeviceFailsCleanly) {
         << r.output;
 }
 
+// Asked for by a config file, the same error names the file and the key.
+TEST(CudaBackendAvailability, ConfigAskingForCudaWithoutDeviceNamesTheKey) {
+    if (have_gpu()) GTEST_SKIP() << "a CUDA device is present";
+    TempDir dir;
+    std::ofstream(dir.file("c.yaml")) << "run:\n  backend: cuda\n";
+    const auto r = run_cli("run --model " + repo("models/mnist_cnn6.onnx") + " --data " + repo("data/mnist-test") +
+                           " --images 10 --quiet --config " + dir.file("c.yaml"));
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_HAS(r.output, dir.file("c.yaml") + ": key 'run.backend': ");
+}
+
 TEST(CudaBackendAvailability, CliRunWithAutoUsesCpuWithoutDevice) {
     if (have_gpu()) GTEST_SKIP() << "a CUDA device is present";
     const auto r = run_cli("run --model " + repo("models/mnist_cnn6.onnx") + " --data " + repo("data/mnist-test") +

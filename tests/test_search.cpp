@@ -671,6 +671,19 @@ TEST(SearchSpace, BrokenFilesFailBeforeTheSearch) {
             EXPECT_NE(std::string(err.what()).find(model), std::string::npos) << err.what();
         }
     }
+    // A layer_groups entry that selects no layer of a network (its group genes would do nothing).
+    {
+        const std::string f = dir.file("g-space.yaml");
+        std::ofstream(f) << with("layer_groups: 2", "layer_groups: [conv*, no_such_layer]");
+        const SearchSpace s = load_space(f);
+        try {
+            SimulatorEvaluator evaluator(s, data);
+            ADD_FAILURE() << "layer_groups: no error";
+        } catch (const Error& err) {
+            EXPECT_NE(std::string(err.what()).find("g-space.yaml: key 'layer_groups[1]': 'no_such_layer' matches no"), std::string::npos)
+                << err.what();
+        }
+    }
     // A final.data the networks cannot take fails when the evaluator is made, not after the search.
     const std::string f = dir.file("t-space.yaml");
     std::ofstream(f) << space << "final: {data: " << test::repo("data/cifar10-test") << "}\n";

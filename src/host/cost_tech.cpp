@@ -181,6 +181,9 @@ std::string find_tech_file(const std::string& name_or_path, const std::string& r
         return fs::is_regular_file(p, ec);
     };
     const fs::path given(name_or_path);
+    std::error_code dir_ec;
+    if (fs::is_directory(given, dir_ec))
+        throw Error("technology '" + name_or_path + "' is a directory; give a technology file (configs/tech/*.yaml) or a node name");
     const bool looks_like_path = given.has_parent_path() || given.extension() == ".yaml" || given.extension() == ".yml";
     if (looks_like_path) {
         if (exists(given)) return given.string();
@@ -209,7 +212,21 @@ TechParams load_config_tech(const std::string& cost_tech, const std::string& con
     std::error_code ec;
     const bool from_file = !config_file.empty() && fs::is_regular_file(config_file, ec);
     const std::string dir = from_file ? fs::path(config_file).parent_path().string() : std::string();
-    return load_tech(find_tech_file(override_name.empty() ? cost_tech : override_name, override_name.empty() ? dir : std::string()));
+    if (!override_name.empty()) {
+        try {
+            return load_tech(find_tech_file(override_name, std::string()));
+        } catch (const Error& e) {
+            throw Error(std::string("--tech: ") + e.what());
+        }
+    }
+    std::string path;
+    try {
+        path = find_tech_file(cost_tech, dir);
+    } catch (const Error& e) {
+        // Name where the technology was asked for: the config's key (or the built-in default).
+        throw Error((from_file ? config_file + ": key 'cost.tech': " : std::string("cost.tech (default): ")) + e.what());
+    }
+    return load_tech(path);
 }
 
 }  // namespace xbarsim::cost

@@ -67,6 +67,7 @@ struct SimulatorEvaluator::Impl {
         for (size_t n = 0; n < space.networks.size(); ++n) {
             const Graph& g = graph(space.networks[n]);
             check_dataset_matches_model(g, calibration->info());
+            check_layer_groups(g);
             Genome genome = space.problem.baseline;
             if (space.networks.size() > 1) genome[0] = static_cast<int>(n);  // genes[0] is the network
             const Config c = design_config(space, genome, g);
@@ -74,6 +75,21 @@ struct SimulatorEvaluator::Impl {
             tech(c);
         }
         if (!space.final_eval.data.empty()) check_test_data(space.final_eval.data);
+    }
+
+    // Every entry of a `layer_groups` list must select a layer of every network: one that selects
+    // none would make its group genes change nothing, silently.
+    void check_layer_groups(const Graph& g) const {
+        const std::vector<std::string> layers = mvm_layer_names(g);
+        const int count = static_cast<int>(layers.size());
+        for (size_t i = 0; i < space.layer_group_matches.size(); ++i) {
+            const std::string& m = space.layer_group_matches[i];
+            bool any = false;
+            for (int k = 0; k < count && !any; ++k) any = layer_matches(m, layers[static_cast<size_t>(k)], k, count);
+            if (!any)
+                throw Error(space.file + ": key 'layer_groups[" + std::to_string(i) + "]': '" + m + "' matches no Conv/Gemm/MatMul layer of " +
+                            g.source + " (" + std::to_string(count) + " such layers)");
+        }
     }
 
     // The test set of the final re-evaluation against every network.

@@ -78,7 +78,13 @@ void run(const RunArgs& a) {
         throw Error("--chips-per-pass needs a config with analog layers (chip instances differ only in their devices)");
     if (!a.drift_times.empty() && (!analog || !analog->plan.device.drift.enabled))
         throw Error("--drift-times needs a config whose device drifts (device.drift.enabled)");
-    auto backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
+    std::unique_ptr<Backend> backend;
+    try {
+        backend = make_backend(config.run.backend, {static_cast<int>(config.run.threads)});
+    } catch (const Error& e) {
+        if (!a.backend.empty() || a.config.empty()) throw;
+        throw Error(a.config + ": key 'run.backend': " + e.what());  // the config asked for it
+    }
     if (backend->name() == "cpu") {
         const int64_t count = dataset->info().count;
         const int64_t samples = config.run.images > 0 ? std::min(config.run.images, count) : count;
