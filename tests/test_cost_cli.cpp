@@ -82,6 +82,8 @@ TEST(CostCliErrors, MissingTechnologyBadKeysAndBadTechFiles) {
     const std::string cfg = dir.file("c.yaml");
     std::ofstream(cfg) << "analog: {adc: {bits: 5}}\ncost:\n  tech: 5nm\n";  // the error names the key that asked for it
     expect_failure("cost --model " + model + " --config " + cfg, {"c.yaml: key 'cost.tech': technology '5nm' not found"}, report);
+    std::ofstream(cfg) << "analog: {adc: {bits: 5}}\ncost: {cell: unobtainium}\n";
+    expect_failure("cost --model " + model + " --config " + cfg, {"c.yaml: key 'cost.cell': ", "no device 'unobtainium'"}, report);
     std::ofstream(cfg) << "analog: {adc: {bits: 5}}\ncost:\n  tech: 22nm\n  executon: pipelined\n";
     expect_failure("cost --model " + model + " --config " + cfg, {"c.yaml:4", "cost.executon", "unknown key"}, report);
     std::ofstream(cfg) << "analog: {adc: {bits: 5, type: delta_sigma}}\n";
