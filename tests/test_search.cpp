@@ -669,6 +669,7 @@ TEST(SearchSpace, BrokenFilesFailBeforeTheSearch) {
             ADD_FAILURE() << model << ": no error";
         } catch (const Error& err) {
             EXPECT_NE(std::string(err.what()).find(model), std::string::npos) << err.what();
+            EXPECT_NE(std::string(err.what()).find("n-space.yaml: key 'networks[0]': "), std::string::npos) << err.what();
         }
     }
     // A layer_groups entry that selects no layer of a network (its group genes would do nothing).

@@ -65,8 +65,14 @@ struct SimulatorEvaluator::Impl {
     // the baseline design must give a plan and a technology. A failure here leaves no output.
     void check_up_front() {
         for (size_t n = 0; n < space.networks.size(); ++n) {
-            const Graph& g = graph(space.networks[n]);
-            check_dataset_matches_model(g, calibration->info());
+            const Graph* loaded = nullptr;
+            try {
+                loaded = &graph(space.networks[n]);
+                check_dataset_matches_model(*loaded, calibration->info());
+            } catch (const Error& e) {
+                throw Error(space.file + ": key 'networks[" + std::to_string(n) + "]': " + e.what());
+            }
+            const Graph& g = *loaded;
             check_layer_groups(g);
             Genome genome = space.problem.baseline;
             if (space.networks.size() > 1) genome[0] = static_cast<int>(n);  // genes[0] is the network
