@@ -384,22 +384,29 @@ TEST(SearchCheckpoint, DamagedFieldsAreRefusedNamingTheField) {
 
 // --resume needs a checkpoint: into a directory without one it is an error naming the file
 // (it used to start a new search), and it creates nothing.
-TEST(SearchCheckpoint, ResumeWithoutACheckpointIsAnError) {
-    test::TempDir dir;
+// The error of a toy search of population 8 into `out` (empty when it succeeds), and how many
+// candidates it evaluated.
+std::pair<std::string, int> toy_search_error(const std::string& out, int generations, bool resume) {
     ToyEvaluator toy;
     SearchOptions o;
-    o.out_dir = dir.file("none");
+    o.out_dir = out;
     o.population = 8;
-    o.generations = 1;
+    o.generations = generations;
     o.progress = false;
-    o.resume = true;
+    o.resume = resume;
     try {
         run_search(toy_problem(), toy, o);
-        ADD_FAILURE() << "no error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(dir.file("none/checkpoint.json") + " not found"), std::string::npos) << e.what();
+        return {e.what(), toy.calls};
     }
-    EXPECT_EQ(toy.calls, 0);
+    return {"", toy.calls};
+}
+
+TEST(SearchCheckpoint, ResumeWithoutACheckpointIsAnError) {
+    test::TempDir dir;
+    const auto [e, calls] = toy_search_error(dir.file("none"), 1, true);
+    EXPECT_NE(e.find(dir.file("none/checkpoint.json") + " not found"), std::string::npos) << e;
+    EXPECT_EQ(calls, 0);
     EXPECT_FALSE(std::filesystem::exists(dir.file("none")));
 }
 
@@ -407,19 +414,9 @@ TEST(SearchCheckpoint, ResumeWithoutACheckpointIsAnError) {
 TEST(SearchCheckpoint, OutputDirectoryThatIsAFileIsAnError) {
     test::TempDir dir;
     std::ofstream(dir.file("plain")) << "x";
-    ToyEvaluator toy;
-    SearchOptions o;
-    o.out_dir = dir.file("plain");
-    o.population = 8;
-    o.generations = 0;
-    o.progress = false;
-    try {
-        run_search(toy_problem(), toy, o);
-        ADD_FAILURE() << "no error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find(dir.file("plain") + " is a file, not a directory"), std::string::npos) << e.what();
-    }
-    EXPECT_EQ(toy.calls, 0);
+    const auto [e, calls] = toy_search_error(dir.file("plain"), 0, false);
+    EXPECT_NE(e.find(dir.file("plain") + " is a file, not a directory"), std::string::npos) << e;
+    EXPECT_EQ(calls, 0);
 }
 
 // summary.json is written last (by `xbarsim search`) and marks a complete run: a resumed search
