@@ -318,22 +318,29 @@ nlohmann::json toy_checkpoint(const std::string& out) {
     return nlohmann::json::parse(read_file(out + "/checkpoint.json"));
 }
 
-// The error of resuming from `checkpoint` (or "(no error)").
-std::string resume_error(const std::string& out, const nlohmann::json& checkpoint, int generations = 2) {
-    write_file_atomic(out + "/checkpoint.json", checkpoint.dump());
+// The error of a toy search of population 8 into `out` (empty when it succeeds), and how many
+// candidates it evaluated.
+std::pair<std::string, int> toy_search_error(const std::string& out, int generations, bool resume) {
     ToyEvaluator toy;
     SearchOptions o;
     o.out_dir = out;
     o.population = 8;
     o.generations = generations;
     o.progress = false;
-    o.resume = true;
+    o.resume = resume;
     try {
         run_search(toy_problem(), toy, o);
     } catch (const Error& e) {
-        return e.what();
+        return {e.what(), toy.calls};
     }
-    return "(no error)";
+    return {"", toy.calls};
+}
+
+// The error of resuming from `checkpoint` (or "(no error)").
+std::string resume_error(const std::string& out, const nlohmann::json& checkpoint, int generations = 2) {
+    write_file_atomic(out + "/checkpoint.json", checkpoint.dump());
+    const std::string e = toy_search_error(out, generations, true).first;
+    return e.empty() ? "(no error)" : e;
 }
 
 // Every field of a damaged checkpoint is checked before it is used: an out-of-range id or gene
@@ -384,24 +391,6 @@ TEST(SearchCheckpoint, DamagedFieldsAreRefusedNamingTheField) {
 
 // --resume needs a checkpoint: into a directory without one it is an error naming the file
 // (it used to start a new search), and it creates nothing.
-// The error of a toy search of population 8 into `out` (empty when it succeeds), and how many
-// candidates it evaluated.
-std::pair<std::string, int> toy_search_error(const std::string& out, int generations, bool resume) {
-    ToyEvaluator toy;
-    SearchOptions o;
-    o.out_dir = out;
-    o.population = 8;
-    o.generations = generations;
-    o.progress = false;
-    o.resume = resume;
-    try {
-        run_search(toy_problem(), toy, o);
-    } catch (const Error& e) {
-        return {e.what(), toy.calls};
-    }
-    return {"", toy.calls};
-}
-
 TEST(SearchCheckpoint, ResumeWithoutACheckpointIsAnError) {
     test::TempDir dir;
     const auto [e, calls] = toy_search_error(dir.file("none"), 1, true);

@@ -144,14 +144,15 @@ double buffer_bits(const Graph& graph, const CostConfig& config, Execution execu
 }  // namespace
 
 DeviceCost resolve_cell(const CostConfig& config, const TechParams& tech, analog::DeviceKind device) {
-    if (!config.cell.empty() && !tech.devices.count(config.cell)) {
-        try {
-            (void)tech.device(config.cell);  // its message lists the table's devices
-        } catch (const Error& e) {
-            throw Error((config.file.empty() ? std::string("config") : config.file) + ": key 'cost.cell': " + e.what());
-        }
+    const std::string name = config.cell.empty() ? default_cell(device) : config.cell;
+    DeviceCost cell;
+    try {
+        cell = tech.device(name);
+    } catch (const Error& e) {
+        if (config.cell.empty()) throw;
+        // The device table's message (it lists the devices), with the key that named the cell.
+        throw Error((config.file.empty() ? std::string("config") : config.file) + ": key 'cost.cell': " + e.what());
     }
-    DeviceCost cell = tech.device(config.cell.empty() ? default_cell(device) : config.cell);
     if (config.r_on_ohm > 0) cell.r_on_ohm = config.r_on_ohm;
     if (config.on_off_ratio > 0) cell.on_off_ratio = config.on_off_ratio;
     return cell;

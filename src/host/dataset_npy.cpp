@@ -81,7 +81,7 @@ public:
         if (h.kind == 'f')
             for (int64_t i = 0; i < n * e; ++i)
                 if (!std::isfinite(samples[i]))
-                    throw Error(info_.files.at(1) + ": sample " + std::to_string(first + i / e) + " holds " +
+                    throw Error(map_->path() + ": sample " + std::to_string(first + i / e) + " holds " +
                                 (std::isnan(samples[i]) ? "NaN" : "an infinity") + " at element " + std::to_string(i % e));
         if (labels)
             for (int64_t i = 0; i < n; ++i) labels[i] = labels_[static_cast<size_t>(first + i)];

@@ -271,12 +271,11 @@ Shape infer_shape(const Node& node, const std::vector<Shape>& in, int64_t import
     Shape out = infer_shape_unchecked(node, in, import_batch);
     // A tensor without elements (a layer of 0 units, a Reshape to 0) is never part of a
     // meaningful network, and every op below would divide by its size.
-    if (std::any_of(out.begin(), out.end(), [](int64_t d) { return d <= 0; }))
-        fail(node, "output " + shape_str(out) + " would be empty (inputs " + [&] {
-            std::string s;
-            for (const Shape& x : in) s += (s.empty() ? "" : ", ") + shape_str(x);
-            return s;
-        }() + ")");
+    if (std::any_of(out.begin(), out.end(), [](int64_t d) { return d <= 0; })) {
+        std::string inputs;
+        for (const Shape& x : in) inputs += (inputs.empty() ? "" : ", ") + shape_str(x);
+        fail(node, "output " + shape_str(out) + " would be empty (inputs " + inputs + ")");
+    }
     return out;
 }
 
