@@ -416,6 +416,18 @@ TEST(CliErrors, BatchLargerThanMemoryIsRefused) {
     EXPECT_HAS(r.output, "use a smaller --batch");
 }
 
+// A config string that is not UTF-8 (JSON must be) is written with U+FFFD in its place: the run
+// used to finish and then fail to write its report.
+TEST(Cli, ReportReplacesInvalidUtf8) {
+    TempDir dir;
+    std::ofstream(dir.file("c.yaml"), std::ios::binary) << "name: bad\xff\xfename\n";
+    const std::string report = dir.file("r.json");
+    const auto r = run_cli("run --quiet --model " + kMnistModel + " --data " + kMnistData + " --images 2 --config " +
+                           dir.file("c.yaml") + " --out " + report);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_HAS(read_text(report), "bad\xef\xbf\xbd\xef\xbf\xbdname");
+}
+
 // An output path that is a directory is refused before the run, with the real reason.
 TEST(CliErrors, ReportPathThatIsADirectory) {
     TempDir dir;

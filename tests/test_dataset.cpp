@@ -406,6 +406,16 @@ TEST(Dataset, TruncatedFilesAreReported) {
         write_bytes(d / "img", b);
         EXPECT_HAS(open_error(d.str()), d / "img" + ": file truncated: header says 3 x 2 x 3 uint8 (18 bytes) but only 10 bytes of data");
     }
+    {  // A header whose dimensions multiply past 2^40 bytes (the product used to wrap to 0).
+        TempDir d;
+        make_idx(d);
+        auto b = idx_images(3, 2, 3);
+        for (int k : {4, 8, 12}) b[static_cast<size_t>(k)] = 0x80;  // 2^31 x 2^31-ish x 2^31-ish
+        write_bytes(d / "img", b);
+        const std::string e = open_error(d.str());
+        EXPECT_HAS(e, d / "img" + ": header says ");
+        EXPECT_HAS(e, "more than 2^40 bytes; the file holds 18");
+    }
     {  // A gzip stream cut in half.
         TempDir d;
         make_idx(d, "", true);
